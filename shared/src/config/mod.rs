@@ -1,0 +1,11 @@
+//! Configuration: one TOML file plus `DINGK3_…` environment overrides, validated once at
+//! start into typed settings.
+//!
+//! Each component owns its section: a raw `serde` struct with defaults and a
+//! `validate()` that turns it into checked settings or a [`ConfigError`] naming the key.
+
+mod error;
+mod secret;
+
+pub use error::ConfigError;
+pub use secret::RawSecret;
