@@ -11,6 +11,7 @@
 //! - [`cli`]: Chinese help and localized argument errors for the binaries.
 //! - [`config`]: configuration errors and secret handling; each component owns its section.
 //! - [`approval`]: the typed approval model decoded from DingTalk instances.
+//! - [`envelope`]: the versioned message carried by RabbitMQ.
 //! - [`dingtalk`]: the DingTalk client.
 //! - [`k3cloud`]: the K3Cloud WebAPI client.
 //! - [`mapping`]: approval → K3Cloud request mapping, money and dates.
@@ -22,6 +23,7 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod dingtalk;
+pub mod envelope;
 pub mod i18n;
 pub mod k3cloud;
 pub mod ledger;
