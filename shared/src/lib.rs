@@ -17,6 +17,8 @@
 //! - [`mapping`]: approval → K3Cloud request mapping, money and dates.
 //! - [`broker`]: RabbitMQ topology, supervision and confirmed publishing.
 //! - [`ledger`]: the record of every approval instance and its outcome.
+//! - [`telemetry`]: logging setup and masking of personal data.
+//! - [`metrics`]: the `/metrics`, `/healthz` and `/readyz` endpoint.
 
 pub mod approval;
 pub mod broker;
@@ -28,3 +30,5 @@ pub mod i18n;
 pub mod k3cloud;
 pub mod ledger;
 pub mod mapping;
+pub mod metrics;
+pub mod telemetry;

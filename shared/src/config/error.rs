@@ -41,7 +41,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration key {}: {}", self.key, self.problem.en)
+        write!(
+            f,
+            "invalid configuration key {}: {}",
+            self.key, self.problem.en
+        )
     }
 }
 
@@ -50,7 +54,10 @@ impl std::error::Error for ConfigError {}
 impl Localize for ConfigError {
     fn localize(&self) -> Text {
         Text::new(
-            format!("invalid configuration key {}: {}", self.key, self.problem.en),
+            format!(
+                "invalid configuration key {}: {}",
+                self.key, self.problem.en
+            ),
             format!("配置项 {} 无效：{}", self.key, self.problem.zh),
         )
     }

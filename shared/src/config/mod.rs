@@ -5,7 +5,11 @@
 //! `validate()` that turns it into checked settings or a [`ConfigError`] naming the key.
 
 mod error;
+mod figment_error;
+mod load;
 mod secret;
 
 pub use error::ConfigError;
+pub use figment_error::from_figment_error;
+pub use load::{CONFIG_PATH_ENV, ConfigSource, ENV_PREFIX, SECTIONS};
 pub use secret::RawSecret;

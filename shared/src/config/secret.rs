@@ -102,13 +102,20 @@ mod tests {
 
     #[test]
     fn resolve_reports_missing_required_secret() {
-        let error = RawSecret::default().resolve("dingtalk.app_secret", true).unwrap_err();
+        let error = RawSecret::default()
+            .resolve("dingtalk.app_secret", true)
+            .unwrap_err();
         assert!(error.problem.en.contains("dingtalk.app_secret_file"));
     }
 
     #[test]
     fn resolve_allows_missing_optional_secret() {
-        assert!(RawSecret::default().resolve("k3cloud.password", false).unwrap().is_none());
+        assert!(
+            RawSecret::default()
+                .resolve("k3cloud.password", false)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
