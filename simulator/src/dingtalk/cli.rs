@@ -32,7 +32,7 @@ pub enum ThrottleShape {
     ApiDisabled,
     /// oapi 90006; v1.0 HTTP 403 QpmLimitForAppkeyAndApi (per-minute, per app).
     QpmLimit,
-    /// oapi 90005 (per-minute, per organisation).
+    /// oapi 90005 (per-minute, per organisation); v1.0 as qpm-limit.
     OrgQpmLimit,
     /// The per-IP ban as an HTML page.
     IpBanHtml,
