@@ -54,7 +54,11 @@ fn localize_zh(mut cmd: Command, path: &str, zh: &[ZhHelp]) -> Command {
             _ => lookup(zh, &key),
         };
         cmd = cmd.mut_arg(&id, |arg| {
-            let heading = if arg.is_positional() { "参数" } else { "选项" };
+            let heading = if arg.is_positional() {
+                "参数"
+            } else {
+                "选项"
+            };
             let arg = arg.help_heading(heading);
             match text {
                 Some(text) => arg.help(text).long_help(None),

@@ -106,3 +106,23 @@ async fn reopen_runs_migrations_again_case(db: TestDb) {
         "a closed handle does not answer"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_first_start() {
+    // A producer and two consumers started together on a new file all migrate it.
+    let root = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", root.path().join("ledger.sqlite").display());
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let settings = settings(&url);
+            tokio::spawn(async move { Ledger::connect(&settings).await })
+        })
+        .collect();
+    for start in starts {
+        let ledger = start
+            .await
+            .expect("the start did not panic")
+            .expect("every start opens the new ledger");
+        ledger.close().await;
+    }
+}

@@ -10,10 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
+use figment::providers::{Format, Toml};
 use figment::{Figment, Provider};
-use figment::providers::{Env, Format, Toml};
 use serde::de::DeserializeOwned;
 
+use crate::config::env::EnvOverrides;
 use crate::config::{ConfigError, from_figment_error};
 use crate::text;
 
@@ -67,11 +68,7 @@ impl ConfigSource {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            Env::prefixed(ENV_PREFIX)
-                .split("__")
-                .filter(|key| !NON_KEY_VARIABLES.contains(&key.as_str())),
-        );
+        figment = figment.merge(EnvOverrides::from_process(ENV_PREFIX, NON_KEY_VARIABLES));
         let source = ConfigSource {
             figment,
             path: path.map(Path::to_path_buf),
@@ -97,12 +94,15 @@ impl ConfigSource {
 
     /// Extracts one section; an absent section yields the section's defaults. The error
     /// names the key with its section prefix and where the bad value came from.
+    ///
+    /// Text such as `"5"` or `"true"` fills number and boolean keys, because environment
+    /// variables carry only text.
     pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
         if !self.figment.contains(name) {
             return Ok(T::default());
         }
         self.figment
-            .extract_inner::<T>(name)
+            .extract_inner_lossy::<T>(name)
             .map_err(|error| with_origin(error, name))
     }
 
@@ -110,7 +110,7 @@ impl ConfigSource {
     /// such as the routes, mappings and value maps).
     pub fn whole<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         self.figment
-            .extract::<T>()
+            .extract_lossy::<T>()
             .map_err(|error| with_origin(error, ""))
     }
 
@@ -148,17 +148,27 @@ fn with_origin(mut error: figment::Error, section: &str) -> ConfigError {
     let origin = error.metadata.as_ref().map(|metadata| {
         let keys: Vec<&str> = error.path.iter().map(String::as_str).collect();
         match &metadata.source {
-            Some(figment::Source::File(path)) => path.display().to_string(),
-            _ => metadata.interpolate(&error.profile.clone().unwrap_or_default(), &keys),
+            Some(figment::Source::File(path)) => {
+                let path = path.display();
+                (format!("file {path}"), format!("文件 {path}"))
+            }
+            _ => {
+                let variable =
+                    metadata.interpolate(&error.profile.clone().unwrap_or_default(), &keys);
+                (
+                    format!("environment variable {variable}"),
+                    format!("环境变量 {variable}"),
+                )
+            }
         }
     });
     let mut converted = from_figment_error(error);
     if !section.is_empty() && !converted.key.starts_with(section) {
         converted = converted.within(section);
     }
-    if let Some(origin) = origin {
-        converted.problem.en.push_str(&format!(" (from {origin})"));
-        converted.problem.zh.push_str(&format!("（来自 {origin}）"));
+    if let Some((en, zh)) = origin {
+        converted.problem.en.push_str(&format!(" (from {en})"));
+        converted.problem.zh.push_str(&format!("（来自{zh}）"));
     }
     converted
 }

@@ -4,6 +4,7 @@
 //! Each component owns its section: a raw `serde` struct with defaults and a
 //! `validate()` that turns it into checked settings or a [`ConfigError`] naming the key.
 
+mod env;
 mod error;
 mod figment_error;
 mod load;

@@ -134,7 +134,10 @@ pub fn sign(input: &SignatureInput<'_>) -> SignatureHeaders {
             ("X-Api-Auth-Version", "2.0".to_string()),
             ("x-api-timestamp", timestamp),
             ("x-api-nonce", nonce),
-            ("x-api-signheaders", "x-api-timestamp,x-api-nonce".to_string()),
+            (
+                "x-api-signheaders",
+                "x-api-timestamp,x-api-nonce".to_string(),
+            ),
             ("X-Api-Signature", api_signature),
             ("X-Kd-Appkey", input.app_id.to_string()),
             ("X-Kd-Appdata", BASE64.encode(app_data.as_bytes())),

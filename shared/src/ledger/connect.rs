@@ -29,6 +29,12 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// transient.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Migration runs on a SQLite file before a failure is reported; see `connect`.
+const SQLITE_MIGRATE_ATTEMPTS: u32 = 5;
+
+/// Pause between two migration runs on a SQLite file.
+const SQLITE_MIGRATE_PAUSE: Duration = Duration::from_millis(200);
+
 /// Actor written to audit events when the caller did not name one.
 const DEFAULT_ACTOR: &str = "dingk3";
 
@@ -85,13 +91,28 @@ impl Ledger {
             BackendKind::Sqlite => &SQLITE_MIGRATIONS,
             BackendKind::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|source| LedgerError::Migrate {
-                url: display_url.clone(),
-                source,
-            })?;
+        // sqlx 0.8 serializes migrations with an advisory lock on PostgreSQL, but its
+        // SQLite lock does nothing. Processes that open a new SQLite file together (a
+        // producer and its consumers) then both find no migration applied, and the
+        // later one's CREATE TABLE fails. Running the migrator again finds the other
+        // process's migrations recorded and skips them.
+        let mut attempt = 1;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(source) if kind == BackendKind::Sqlite && attempt < SQLITE_MIGRATE_ATTEMPTS => {
+                    tracing::warn!(url = %display_url, attempt, error = %source, "ledger migration failed, probably beside another process migrating the same file; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(SQLITE_MIGRATE_PAUSE).await;
+                }
+                Err(source) => {
+                    return Err(LedgerError::Migrate {
+                        url: display_url.clone(),
+                        source,
+                    });
+                }
+            }
+        }
 
         let lease_millis = i64::try_from(settings.lease.as_millis()).unwrap_or(i64::MAX);
         tracing::info!(url = %display_url, backend = ?kind, "ledger ready");

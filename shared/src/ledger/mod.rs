@@ -21,6 +21,7 @@
 //! any but saved      → saved      mark_saved (a bill that exists is recorded regardless)
 //! any but saved      → dead       mark_dead
 //! rejected, dead     → published  reopen_for_replay
+//! rejected, dead     → dead       mark_purged (the dead letter was removed)
 //! ```
 //!
 //! Nothing else changes a status, so repeated producer writes cannot move an instance
@@ -38,6 +39,7 @@ mod metrics;
 mod model;
 mod outcome;
 mod producer;
+mod purge;
 mod queries;
 mod rows;
 mod write_back;
@@ -51,4 +53,5 @@ pub use error::LedgerError;
 pub use model::{
     Claim, EventAction, InstanceRecord, InstanceSummary, LedgerEvent, Status, UnknownStatus,
 };
+pub use purge::PURGED_KIND;
 pub use write_back::{DueWriteBack, WriteBackStatus};

@@ -188,9 +188,7 @@ impl Ledger {
     }
 
     /// Counts write-backs per status; every status is present, with zero where none.
-    pub async fn write_back_counts(
-        &self,
-    ) -> Result<BTreeMap<WriteBackStatus, u64>, LedgerError> {
+    pub async fn write_back_counts(&self) -> Result<BTreeMap<WriteBackStatus, u64>, LedgerError> {
         const OPERATION: &str = "write_back_counts";
         let started = Instant::now();
         let result = self.write_back_counts_inner().await;
@@ -215,7 +213,10 @@ impl Ledger {
             let text: String = row.try_get(0).map_err(database(OPERATION))?;
             let count: i64 = row.try_get(1).map_err(database(OPERATION))?;
             let status = WriteBackStatus::parse(&text).ok_or_else(|| {
-                invalid_row("(write-back count)", format!("unknown write-back status {text:?}"))
+                invalid_row(
+                    "(write-back count)",
+                    format!("unknown write-back status {text:?}"),
+                )
             })?;
             counts.insert(status, u64::try_from(count).unwrap_or_default());
         }

@@ -5,9 +5,13 @@
 //! helpers here keep the last four digits, which is what an operator needs to tell two
 //! accounts apart.
 
+mod config;
+
 use std::str::FromStr;
 
 use tracing_subscriber::EnvFilter;
+
+pub use config::{DEFAULT_LOG_LEVEL, LogSettings, RawLogConfig};
 
 /// Output format of the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
