@@ -1,0 +1,106 @@
+//! The ledger claim of each candidate: only the holder of an instance's lease writes
+//! its bill. Candidates that need no write are settled here.
+
+use chrono::{DateTime, Utc};
+use dingk3::ledger::Claim;
+use dingk3::mapping::MappedBill;
+use tracing::{info, warn};
+
+use crate::metrics::WRITE_FAILURES;
+use crate::worker::inspect::{Candidate, Plan};
+use crate::worker::item::Item;
+use crate::worker::outcome::{Outcome, RetryCause};
+use crate::worker::settle::{LedgerMark, Settler};
+
+/// A message whose lease this consumer holds and whose bill is to be written.
+#[derive(Debug)]
+pub(crate) struct Claimed {
+    /// The delivery.
+    pub(crate) item: Item,
+
+    /// The bill to write.
+    pub(crate) bill: MappedBill,
+
+    /// When the lease ends.
+    pub(crate) until: DateTime<Utc>,
+}
+
+/// Claims every candidate in order; returns those whose bill is to be written and
+/// settles the others.
+pub(crate) async fn claim_all(settler: &Settler, candidates: Vec<Candidate>) -> Vec<Claimed> {
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        if let Some(ready) = claim_one(settler, candidate).await {
+            claimed.push(ready);
+        }
+    }
+    claimed
+}
+
+async fn claim_one(settler: &Settler, candidate: Candidate) -> Option<Claimed> {
+    let Candidate {
+        mut item,
+        summary,
+        plan,
+    } = candidate;
+    let shared = &settler.shared;
+    let id = summary.process_instance_id.clone();
+
+    let Some(reservation) = shared.reserve(&id) else {
+        // Another batch of this process has the same instance: the ledger would grant
+        // the lease to this process twice, so this copy waits in a retry queue.
+        settler
+            .retry_later(item, "another batch of this consumer")
+            .await;
+        return None;
+    };
+    item.reservation = Some(reservation);
+
+    let owner = &shared.settings.consumer_id;
+    let claim = match shared
+        .ledger
+        .claim(&id, Some(&summary), owner, Utc::now())
+        .await
+    {
+        Ok(claim) => claim,
+        Err(failure) => {
+            WRITE_FAILURES.with_label_values(&["ledger"]).inc();
+            warn!(process_instance_id = %id, business_id = item.ids.business(), error = %failure, "ledger claim failed");
+            let cause = RetryCause::new("ledger", format!("the ledger claim failed: {failure}"));
+            settler.retry(item, cause).await;
+            return None;
+        }
+    };
+
+    match claim {
+        Claim::Claimed { attempts, until } => {
+            item.claimed = true;
+            match plan {
+                Plan::Write(bill) => Some(Claimed { item, bill, until }),
+                Plan::Reject(dead) => {
+                    let attempt = item.headers.attempt;
+                    info!(process_instance_id = %id, attempts, "approval rejected by the mapping");
+                    settler
+                        .dead_letter(item, dead, attempt, Some(LedgerMark::Rejected))
+                        .await;
+                    None
+                }
+            }
+        }
+        Claim::AlreadySaved { bill_no, k3_id } => {
+            info!(process_instance_id = %id, business_id = item.ids.business(), bill_no = %bill_no, k3_id = %k3_id, "approval already saved; duplicate message acked");
+            settler.ack(item, Outcome::Duplicate).await;
+            None
+        }
+        Claim::HeldByOther { owner, until } => {
+            info!(process_instance_id = %id, holder = %owner, until = %until, "approval leased by another consumer; sent to a retry queue");
+            settler.retry_later(item, &owner).await;
+            None
+        }
+        Claim::Terminal { status } => {
+            info!(process_instance_id = %id, business_id = item.ids.business(), status = %status, "approval already finished in the ledger; duplicate message acked");
+            settler.ack(item, Outcome::Duplicate).await;
+            None
+        }
+    }
+}
