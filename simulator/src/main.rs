@@ -29,9 +29,15 @@ enum Command {
 }
 
 const ZH_ROOT: ZhHelp = &[
-    ("", "钉钉与金蝶云星空接口的本地模拟服务，用于测试、基准测试和演示。"),
+    (
+        "",
+        "钉钉与金蝶云星空接口的本地模拟服务，用于测试、基准测试和演示。",
+    ),
     (":lang", "消息与帮助的语言：zh 或 en（默认取自 LANG）"),
-    ("k3cloud", "在 http://ADDR/k3cloud/ 下模拟金蝶云星空 WebAPI。"),
+    (
+        "k3cloud",
+        "在 http://ADDR/k3cloud/ 下模拟金蝶云星空 WebAPI。",
+    ),
     ("dingtalk", "模拟钉钉审批接口。"),
 ];
 
