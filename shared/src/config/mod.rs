@@ -7,6 +7,7 @@
 mod env;
 mod error;
 mod figment_error;
+pub mod http;
 mod load;
 mod secret;
 

@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+use crate::config::http::{ca_certificates, http_timeouts};
 use crate::config::{ConfigError, RawSecret};
 use crate::text;
 
@@ -184,7 +185,8 @@ impl RawDingTalkConfig {
         .resolve("app_secret", true)?
         .expect("a required secret resolves to a value or an error");
         let rate_limit_per_second = validate_rate_limit(self.rate_limit_per_second)?;
-        let (connect_timeout, request_timeout) = self.validate_timeouts()?;
+        let (connect_timeout, request_timeout) =
+            http_timeouts(self.connect_timeout_ms, self.request_timeout_ms, 30000)?;
         let max_lookback_days = validate_lookback(self.max_lookback_days, api)?;
         let token_refresh_margin = validate_refresh_margin(self.token_refresh_margin_seconds)?;
         let comment_userid = self
@@ -193,7 +195,7 @@ impl RawDingTalkConfig {
             .map(str::trim)
             .filter(|userid| !userid.is_empty())
             .map(str::to_string);
-        let (tls_ca_certificates, tls_ca_file) = validate_ca_file(self.tls_ca_file.as_deref())?;
+        let (tls_ca_certificates, tls_ca_file) = ca_certificates(self.tls_ca_file.as_deref())?;
         let retry = self.validate_retry()?;
 
         Ok(DingTalkSettings {
@@ -213,41 +215,6 @@ impl RawDingTalkConfig {
             retry,
             list_id_cap: LIST_ID_CAP,
         })
-    }
-
-    fn validate_timeouts(&self) -> Result<(Duration, Duration), ConfigError> {
-        if self.connect_timeout_ms == 0 {
-            return Err(ConfigError::new(
-                "connect_timeout_ms",
-                text!(
-                    en: "must be greater than 0; set the milliseconds allowed to connect, e.g. 10000",
-                    zh: "必须大于 0；请填写建立连接允许的毫秒数，例如 10000",
-                ),
-            ));
-        }
-        if self.request_timeout_ms == 0 {
-            return Err(ConfigError::new(
-                "request_timeout_ms",
-                text!(
-                    en: "must be greater than 0; set the milliseconds allowed for a whole call, e.g. 30000",
-                    zh: "必须大于 0；请填写一次调用允许的毫秒数，例如 30000",
-                ),
-            ));
-        }
-        if self.connect_timeout_ms > self.request_timeout_ms {
-            let (connect, request) = (self.connect_timeout_ms, self.request_timeout_ms);
-            return Err(ConfigError::new(
-                "connect_timeout_ms",
-                text!(
-                    en: "{connect} is longer than request_timeout_ms ({request}); the call timeout includes connecting, so lower connect_timeout_ms",
-                    zh: "{connect} 大于 request_timeout_ms（{request}）；调用超时已包含建立连接的时间，请调小 connect_timeout_ms",
-                ),
-            ));
-        }
-        Ok((
-            Duration::from_millis(self.connect_timeout_ms),
-            Duration::from_millis(self.request_timeout_ms),
-        ))
     }
 
     fn validate_retry(&self) -> Result<RetrySettings, ConfigError> {
@@ -386,34 +353,6 @@ fn validate_refresh_margin(seconds: u64) -> Result<Duration, ConfigError> {
         ));
     }
     Ok(Duration::from_secs(seconds))
-}
-
-fn validate_ca_file(
-    path: Option<&str>,
-) -> Result<(Vec<reqwest::Certificate>, Option<PathBuf>), ConfigError> {
-    let Some(path) = path.map(str::trim).filter(|path| !path.is_empty()) else {
-        return Ok((Vec::new(), None));
-    };
-    let pem = std::fs::read(path).map_err(|error| {
-        ConfigError::new(
-            "tls_ca_file",
-            text!(
-                en: "cannot read {path}: {error}; give the path of a PEM file with the CA certificate",
-                zh: "无法读取 {path}：{error}；请填写包含 CA 证书的 PEM 文件路径",
-            ),
-        )
-    })?;
-    let certificates = reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default();
-    if certificates.is_empty() {
-        return Err(ConfigError::new(
-            "tls_ca_file",
-            text!(
-                en: "{path} contains no PEM certificate (-----BEGIN CERTIFICATE-----); export the CA certificate in PEM form",
-                zh: "{path} 中没有 PEM 证书（-----BEGIN CERTIFICATE-----）；请以 PEM 格式导出 CA 证书",
-            ),
-        ));
-    }
-    Ok((certificates, Some(PathBuf::from(path))))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+use crate::config::http::{ca_certificates, http_timeouts};
 use crate::config::{ConfigError, RawSecret};
 use crate::text;
 
@@ -178,8 +179,9 @@ impl RawK3CloudConfig {
         reject_comma("acct_id", &acct_id)?;
         reject_comma("org_num", &org_num)?;
         let auth = self.validate_auth()?;
-        let (connect_timeout, request_timeout) = self.validate_timeouts()?;
-        let (tls_ca_certificates, tls_ca_file) = validate_ca_file(self.tls_ca_file.as_deref())?;
+        let (connect_timeout, request_timeout) =
+            http_timeouts(self.connect_timeout_ms, self.request_timeout_ms, 120000)?;
+        let (tls_ca_certificates, tls_ca_file) = ca_certificates(self.tls_ca_file.as_deref())?;
 
         Ok(K3CloudSettings {
             base_url,
@@ -234,41 +236,6 @@ impl RawK3CloudConfig {
                 ),
             )),
         }
-    }
-
-    fn validate_timeouts(&self) -> Result<(Duration, Duration), ConfigError> {
-        if self.connect_timeout_ms == 0 {
-            return Err(ConfigError::new(
-                "connect_timeout_ms",
-                text!(
-                    en: "must be greater than 0; set the milliseconds allowed to connect, e.g. 10000",
-                    zh: "必须大于 0；请填写建立连接允许的毫秒数，例如 10000",
-                ),
-            ));
-        }
-        if self.request_timeout_ms == 0 {
-            return Err(ConfigError::new(
-                "request_timeout_ms",
-                text!(
-                    en: "must be greater than 0; set the milliseconds allowed for a whole call, e.g. 120000",
-                    zh: "必须大于 0；请填写一次调用允许的毫秒数，例如 120000",
-                ),
-            ));
-        }
-        if self.connect_timeout_ms > self.request_timeout_ms {
-            let (connect, request) = (self.connect_timeout_ms, self.request_timeout_ms);
-            return Err(ConfigError::new(
-                "connect_timeout_ms",
-                text!(
-                    en: "{connect} is longer than request_timeout_ms ({request}); the call timeout includes connecting, so lower connect_timeout_ms",
-                    zh: "{connect} 大于 request_timeout_ms（{request}）；调用超时已包含建立连接的时间，请调小 connect_timeout_ms",
-                ),
-            ));
-        }
-        Ok((
-            Duration::from_millis(self.connect_timeout_ms),
-            Duration::from_millis(self.request_timeout_ms),
-        ))
     }
 }
 
@@ -405,34 +372,6 @@ fn resolve_required(raw: &RawSecret, key: &str) -> Result<SecretString, ConfigEr
             ),
         )
     })
-}
-
-fn validate_ca_file(
-    path: Option<&str>,
-) -> Result<(Vec<reqwest::Certificate>, Option<PathBuf>), ConfigError> {
-    let Some(path) = path.map(str::trim).filter(|path| !path.is_empty()) else {
-        return Ok((Vec::new(), None));
-    };
-    let pem = std::fs::read(path).map_err(|error| {
-        ConfigError::new(
-            "tls_ca_file",
-            text!(
-                en: "cannot read {path}: {error}; give the path of a PEM file with the CA certificate",
-                zh: "无法读取 {path}：{error}；请填写包含 CA 证书的 PEM 文件路径",
-            ),
-        )
-    })?;
-    let certificates = reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default();
-    if certificates.is_empty() {
-        return Err(ConfigError::new(
-            "tls_ca_file",
-            text!(
-                en: "{path} contains no PEM certificate (-----BEGIN CERTIFICATE-----); export the CA certificate in PEM form",
-                zh: "{path} 中没有 PEM 证书（-----BEGIN CERTIFICATE-----）；请以 PEM 格式导出 CA 证书",
-            ),
-        ));
-    }
-    Ok((certificates, Some(PathBuf::from(path))))
 }
 
 #[cfg(test)]
