@@ -134,8 +134,9 @@ fn report_config_errors(errors: &[ConfigError], lang: Lang) -> u8 {
         eprintln!("{}", error.localize().get(lang));
     }
     let count = errors.len();
+    let problems = if count == 1 { "problem" } else { "problems" };
     let summary = text!(
-        en: "{count} configuration problems; fix the keys above and start again",
+        en: "{count} configuration {problems}; fix the keys above and start again",
         zh: "{count} 个配置问题；请修正上面列出的配置项后重新启动",
     );
     eprintln!("{}", summary.get(lang));

@@ -243,8 +243,9 @@ fn report_config_errors(errors: &[ConfigError], lang: Lang) -> Failure {
         eprintln!("{}", error.localize().get(lang));
     }
     let count = errors.len();
+    let problems = if count == 1 { "problem" } else { "problems" };
     let summary = text!(
-        en: "{count} configuration problems; fix the keys above and run the command again",
+        en: "{count} configuration {problems}; fix the keys above and run the command again",
         zh: "{count} 个配置问题；请修正上面列出的配置项后重新运行",
     );
     eprintln!("{}", summary.get(lang));

@@ -1,6 +1,7 @@
-//! Rules shared by the sections of HTTP clients (DingTalk, K3Cloud): timeouts and the
-//! private CA file.
+//! Rules shared by the sections of HTTP clients (DingTalk, K3Cloud): timeouts, the
+//! private CA file, and recognising a server certificate the client does not trust.
 
+use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -81,4 +82,33 @@ pub fn ca_certificates(
         ));
     }
     Ok((certificates, Some(PathBuf::from(path))))
+}
+
+/// Returns whether `error`, or an error behind it, is rustls rejecting the server's
+/// certificate. Retrying cannot pass such a failure: the server needs a certificate the
+/// client trusts, or the section a `tls_ca_file` naming the CA that signed it.
+pub fn is_untrusted_certificate(error: &(dyn Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if rejects_certificate(cause) {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
+}
+
+/// Checks one error, looking inside nested `io::Error`s: hyper-util wraps the rustls
+/// error in two of them, and `io::Error::source` skips the wrapped error itself.
+fn rejects_certificate(error: &(dyn Error + 'static)) -> bool {
+    if let Some(rustls_error) = error.downcast_ref::<rustls::Error>() {
+        return matches!(rustls_error, rustls::Error::InvalidCertificate(_));
+    }
+    match error
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        Some(inner) => rejects_certificate(inner),
+        None => false,
+    }
 }

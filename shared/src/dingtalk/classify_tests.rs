@@ -466,3 +466,94 @@ fn end_time_in_past_waits_zero() {
     let hint = end_time_hint("限制将在 2026-11-04 09:59:00 结束", now());
     assert_eq!(hint, Some(Duration::ZERO));
 }
+
+mod properties {
+    //! No reply, however malformed, makes classification panic: a poller that panics on
+    //! one odd gateway page stops polling for everyone.
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A JSON value for one of the fields classification reads: the right type, the
+    /// wrong type, or nothing useful.
+    fn field_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            prop::sample::select(vec![0_i64, 88, 40014, 40001, 42001, 90018, 90002, 88_400])
+                .prop_map(Value::from),
+            "\\PC{0,24}".prop_map(Value::from),
+            prop::sample::select(vec![
+                "InvalidAuthentication",
+                "Forbidden.AccessDenied.QpsLimitForApi",
+                "90018",
+                "限制将在 2026-11-04 10:30:00 结束",
+                "应用尚未开通所需的权限",
+            ])
+            .prop_map(Value::from),
+            Just(json!([])),
+            Just(json!({"nested": {"errcode": 88}})),
+        ]
+    }
+
+    /// An object that looks like a DingTalk reply, with any subset of the fields read.
+    fn reply_object() -> impl Strategy<Value = Value> {
+        let keys = [
+            "errcode",
+            "errmsg",
+            "sub_code",
+            "sub_msg",
+            "code",
+            "message",
+            "result",
+            "status",
+            "wait",
+            "punish",
+            "requestid",
+        ];
+        prop::collection::vec((prop::sample::select(keys.to_vec()), field_value()), 0..8).prop_map(
+            |fields| {
+                let object = fields
+                    .into_iter()
+                    .map(|(key, value)| (key.to_string(), value))
+                    .collect();
+                Value::Object(object)
+            },
+        )
+    }
+
+    fn status() -> impl Strategy<Value = u16> {
+        prop_oneof![
+            prop::sample::select(vec![200_u16, 400, 401, 403, 404, 405, 429, 500, 502, 503]),
+            0_u16..1000,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn bytes_never_panic(status in status(), body in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = oapi(status, &String::from_utf8_lossy(&body));
+            let _ = classify(Envelope::V1, Reply {
+                status,
+                body: &body,
+                retry_after_header: None,
+                received_at: now(),
+            });
+        }
+
+        #[test]
+        fn reply_objects_never_panic(status in status(), object in reply_object()) {
+            let body = object.to_string();
+            let _ = oapi(status, &body);
+            let _ = v1(status, &body);
+        }
+
+        #[test]
+        fn wait_hints_never_panic(text in "\\PC{0,40}", suffix in "[0-9: -]{0,24}") {
+            let _ = end_time_hint(&format!("{text}{suffix}"), now());
+        }
+    }
+}

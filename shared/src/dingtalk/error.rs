@@ -34,6 +34,8 @@ pub enum ConfigurationReason {
     MissingCommentUser,
     /// The HTTP client could not be built, usually because of the TLS setup.
     HttpClient,
+    /// The server's TLS certificate is not trusted.
+    UntrustedCertificate,
 }
 
 /// A failed DingTalk call.
@@ -334,6 +336,10 @@ fn localize_configuration(
         ConfigurationReason::MissingCommentUser => (
             "set dingtalk.comment_userid to the DingTalk userid shown as the comment author",
             "请把 dingtalk.comment_userid 设为评论作者的钉钉 userid",
+        ),
+        ConfigurationReason::UntrustedCertificate => (
+            "the server's TLS certificate is not trusted; set dingtalk.tls_ca_file to the CA that signed it, or check the base URLs",
+            "服务器的 TLS 证书不受信任；请把 dingtalk.tls_ca_file 设为签发该证书的 CA，或检查基础地址",
         ),
         ConfigurationReason::HttpClient => (
             "the HTTP client could not be set up; check dingtalk.tls_ca_file and the system's TLS certificates",

@@ -21,6 +21,7 @@ use super::endpoint::{Endpoint, Envelope};
 use super::error::{ConfigurationReason, DingTalkError};
 use super::metrics;
 use super::token::{FetchedToken, LeasedToken, parse_token_reply};
+use crate::config::http::is_untrusted_certificate;
 
 /// One request to send; query pairs and body are the API's own parameters.
 pub(crate) struct Request<'a> {
@@ -306,7 +307,10 @@ fn sensitive(secret: &SecretString) -> HeaderValue {
 
 /// Describes a network failure without its URL, which may hold the token or secret.
 fn transport_failure(error: reqwest::Error) -> Failure {
-    let kind = if error.is_timeout() {
+    let untrusted = is_untrusted_certificate(&error);
+    let kind = if untrusted {
+        "certificate not trusted"
+    } else if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
         "connection failed"
@@ -321,6 +325,13 @@ fn transport_failure(error: reqwest::Error) -> Failure {
     while let Some(cause) = source {
         detail.push_str(&format!(": {cause}"));
         source = cause.source();
+    }
+    if untrusted {
+        return Failure::Configuration {
+            reason: ConfigurationReason::UntrustedCertificate,
+            code: String::new(),
+            message: detail,
+        };
     }
     Failure::Transient { detail }
 }

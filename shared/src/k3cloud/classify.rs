@@ -38,6 +38,8 @@ pub enum TransportFailure {
     Build(String),
     /// No connection; nothing was sent.
     Connect(String),
+    /// The server's TLS certificate is not trusted; nothing was sent.
+    UntrustedCertificate(String),
     /// The request timeout elapsed.
     Timeout,
     /// The connection broke during the exchange.
@@ -79,6 +81,10 @@ pub fn classify_transport(
         TransportFailure::Build(detail) => CallError::Configuration {
             operation,
             reason: Reason::InvalidRequest { detail },
+        },
+        TransportFailure::UntrustedCertificate(detail) => CallError::Configuration {
+            operation,
+            reason: Reason::UntrustedCertificate { detail },
         },
         TransportFailure::Connect(detail) => CallError::Transient {
             operation,

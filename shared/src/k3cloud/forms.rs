@@ -7,12 +7,13 @@ use serde_json::Value;
 
 use super::client::K3CloudClient;
 use super::decode::{
-    QueryReply, ReplyDefect, ResponseStatus, StatusReply, SuccessEntity, decode_query,
-    decode_status,
+    QueryReply, ReplyDefect, ResponseStatus, StatusReply, decode_query, decode_status,
 };
 use super::error::CallError;
 use super::operation::Operation;
-use super::outcome::{BillOutcome, ModelOutcome, bill_outcomes, match_items, model_outcomes};
+use super::outcome::{
+    BillOutcome, ModelOutcome, bill_outcomes, match_items, model_outcomes, write_status,
+};
 use super::reason::Reason;
 use super::request::{
     BillQuery, ViewKey, batch_save_data, form_body, in_filter, numbers_data, save_data, view_data,
@@ -192,27 +193,13 @@ impl K3CloudClient {
         reply: &StatusReply,
         excerpt: &str,
     ) -> Result<ResponseStatus, CallError> {
-        let Some(status) = reply.status.clone() else {
-            return Err(CallError::UnknownOutcome {
-                operation,
-                reason: Reason::UnexpectedReply {
-                    defect: ReplyDefect::UnexpectedShape,
-                    excerpt: excerpt.to_string(),
-                },
-            });
-        };
-        let mut status = status;
-        if status.success_entities.is_empty()
-            && status.succeeded() == Some(true)
-            && reply.id.is_some()
-        {
-            status.success_entities.push(SuccessEntity {
-                id: reply.id,
-                number: reply.number.clone(),
-                index: Some(0),
-            });
-        }
-        Ok(status)
+        write_status(reply).ok_or_else(|| CallError::UnknownOutcome {
+            operation,
+            reason: Reason::UnexpectedReply {
+                defect: ReplyDefect::UnexpectedShape,
+                excerpt: excerpt.to_string(),
+            },
+        })
     }
 
     async fn view_inner(&self, body: &Value) -> Result<Option<Value>, CallError> {

@@ -59,7 +59,7 @@ pub use error::CallError;
 pub use excerpt::{EXCERPT_CHARS, excerpt};
 pub use forms::PROBE_CHUNK;
 pub use operation::Operation;
-pub use outcome::{BillOutcome, FieldError, ModelOutcome};
+pub use outcome::{BillOutcome, FieldError, ModelOutcome, decode_write_reply};
 pub use reason::Reason;
 pub use request::{BillQuery, DEFAULT_QUERY_LIMIT, ViewKey, batch_save_data, in_filter, save_data};
 

@@ -6,7 +6,10 @@
 //! not account for is reported as unknown rather than guessed, so the caller probes for
 //! it by bill number.
 
-use super::decode::{ResponseStatus, StatusError, SuccessEntity};
+use super::decode::{
+    Malformed, ReplyDefect, ResponseStatus, StatusError, StatusReply, SuccessEntity, decode_status,
+};
+use super::excerpt::excerpt;
 
 /// Message fragments of SQL Server's deadlock error ("…被死锁…请重新运行该事务" /
 /// "…was deadlocked…Rerun the transaction"), which a later attempt can pass.
@@ -209,6 +212,39 @@ fn field_error(error: &StatusError) -> FieldError {
         field_name: error.field_name.clone(),
         message: error.message.clone(),
     }
+}
+
+/// Decodes the body of a `Save` or `BatchSave` reply sent for `count` models into one
+/// outcome per model, exactly as [`K3CloudClient::batch_save`](super::K3CloudClient::batch_save)
+/// does after the HTTP call. Fails when the body is not a form-service reply; a reply
+/// without `ResponseStatus` fails with [`ReplyDefect::UnexpectedShape`] because it says
+/// nothing about the models.
+pub fn decode_write_reply(body: &str, count: usize) -> Result<Vec<ModelOutcome>, Malformed> {
+    let reply = decode_status(body)?;
+    let Some(status) = write_status(&reply) else {
+        return Err(Malformed {
+            defect: ReplyDefect::UnexpectedShape,
+            excerpt: excerpt(body),
+        });
+    };
+    let items = match_items(&status, count);
+    Ok(model_outcomes(items, status.msg_code, &excerpt(body)))
+}
+
+/// Returns the status of a write reply, or `None` when it has none. A `Save` that
+/// succeeded may report its bill only in `Result.Id` and `Result.Number`; that bill
+/// becomes the success entity of model 0.
+pub(crate) fn write_status(reply: &StatusReply) -> Option<ResponseStatus> {
+    let mut status = reply.status.clone()?;
+    if status.success_entities.is_empty() && status.succeeded() == Some(true) && reply.id.is_some()
+    {
+        status.success_entities.push(SuccessEntity {
+            id: reply.id,
+            number: reply.number.clone(),
+            index: Some(0),
+        });
+    }
+    Some(status)
 }
 
 /// Turns matched items into model outcomes; a success without id or number is unknown.

@@ -16,6 +16,11 @@ pub enum Reason {
         /// Transport error text.
         detail: String,
     },
+    /// The server's TLS certificate is not trusted, so nothing was sent.
+    UntrustedCertificate {
+        /// Transport error text.
+        detail: String,
+    },
     /// No complete reply within the request timeout.
     Timeout {
         /// The configured request timeout.
@@ -109,6 +114,10 @@ impl Localize for Reason {
                 en: "cannot connect to K3Cloud ({detail}); check base_url and the network",
                 zh: "无法连接 K3Cloud（{detail}）；请检查 base_url 和网络",
             ),
+            Reason::UntrustedCertificate { detail } => text!(
+                en: "K3Cloud's TLS certificate is not trusted ({detail}); set k3cloud.tls_ca_file to the CA that signed it, or check base_url",
+                zh: "K3Cloud 的 TLS 证书不受信任（{detail}）；请把 k3cloud.tls_ca_file 设为签发该证书的 CA，或检查 base_url",
+            ),
             Reason::Timeout { after } => {
                 let seconds = after.as_secs_f64();
                 text!(
@@ -194,6 +203,9 @@ impl Reason {
     pub(crate) fn map_text(self, rewrite: impl Fn(&str) -> String) -> Reason {
         match self {
             Reason::Connect { detail } => Reason::Connect {
+                detail: rewrite(&detail),
+            },
+            Reason::UntrustedCertificate { detail } => Reason::UntrustedCertificate {
                 detail: rewrite(&detail),
             },
             Reason::ReplyLost { detail } => Reason::ReplyLost {

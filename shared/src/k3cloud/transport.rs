@@ -20,6 +20,7 @@ use super::reason::Reason;
 use super::request::service_url;
 use super::session::{KD_SESSION_COOKIE, SessionSnapshot, session_cookies};
 use super::signature::{SignatureInput, sign};
+use crate::config::http::is_untrusted_certificate;
 
 /// Status, body and session cookies of one reply.
 pub struct RawReply {
@@ -132,6 +133,8 @@ fn transport_failure(error: reqwest::Error) -> TransportFailure {
     let detail = error_chain(&error);
     if error.is_builder() {
         TransportFailure::Build(detail)
+    } else if is_untrusted_certificate(&error) {
+        TransportFailure::UntrustedCertificate(detail)
     } else if error.is_connect() {
         TransportFailure::Connect(detail)
     } else if error.is_timeout() {

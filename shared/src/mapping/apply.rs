@@ -21,6 +21,7 @@ use super::source::Source;
 use super::validate::BILL_NO_KEY;
 use crate::approval::{ApprovalInstance, FormValue, TableRow};
 use crate::i18n::{Localize, Text};
+use crate::telemetry::mask_account_numbers;
 use crate::text;
 
 impl Mapping {
@@ -94,7 +95,7 @@ impl Mapping {
             debug!(
                 process_instance_id = %instance.process_instance_id,
                 business_id = %instance.business_id,
-                errors = %errors,
+                errors = %mask_account_numbers(&errors.to_string()),
                 "approval rejected by mapping"
             );
             return Err(errors);

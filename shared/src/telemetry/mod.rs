@@ -67,31 +67,57 @@ pub fn mask_account(account: &str) -> String {
     format!("{}{visible}", "*".repeat(digits.len() - 4))
 }
 
-/// Replaces every run of 12 or more digits in free text (a remark, a K3Cloud error
-/// message) by its masked form, because such runs are bank account or card numbers
+/// Replaces every number of 12 or more digits in free text (a remark, a K3Cloud error
+/// message) by its masked form, because such numbers are bank account or card numbers
 /// more often than anything else an approval carries.
+///
+/// A number is a run of digits, or groups of digits joined by single spaces or hyphens
+/// where every group but the last has four digits, as card numbers are written
+/// (`6222 0212 3456 7890 123`). Dates (`2026-10-28`) and amounts do not form such
+/// groups, so they stay readable.
 pub fn mask_account_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut output = String::with_capacity(text.len());
-    let mut run = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
+    let mut index = 0;
+    while index < chars.len() {
+        if !chars[index].is_ascii_digit() {
+            output.push(chars[index]);
+            index += 1;
             continue;
         }
-        flush_run(&mut output, &mut run);
-        output.push(c);
+        let end = number_end(&chars, index);
+        let number: String = chars[index..end].iter().collect();
+        let digits = number.chars().filter(char::is_ascii_digit).count();
+        if digits >= 12 {
+            output.push_str(&mask_account(&number));
+        } else {
+            output.push_str(&number);
+        }
+        index = end;
     }
-    flush_run(&mut output, &mut run);
     output
 }
 
-fn flush_run(output: &mut String, run: &mut String) {
-    if run.len() >= 12 {
-        output.push_str(&mask_account(run));
-    } else {
-        output.push_str(run);
+/// Returns the end of the number that starts at `start`: its digit run, extended over
+/// a single space or hyphen and the next run while the group before it has four digits.
+fn number_end(chars: &[char], start: usize) -> usize {
+    let mut group_start = start;
+    let mut end = digits_end(chars, start);
+    while end - group_start == 4
+        && matches!(chars.get(end), Some(' ' | '-'))
+        && chars.get(end + 1).is_some_and(char::is_ascii_digit)
+    {
+        group_start = end + 1;
+        end = digits_end(chars, group_start);
     }
-    run.clear();
+    end
+}
+
+fn digits_end(chars: &[char], start: usize) -> usize {
+    chars[start..]
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .map_or(chars.len(), |offset| start + offset)
 }
 
 #[cfg(test)]
@@ -118,6 +144,24 @@ mod tests {
             ),
             "收款账号 ***************0123，金额 1280.00，编号 *****************3401"
         );
+    }
+
+    #[test]
+    fn mask_account_numbers_in_groups() {
+        assert_eq!(
+            mask_account_numbers("no entry for \"6225 8812 3456 7890\" in payee_account"),
+            "no entry for \"************7890\" in payee_account"
+        );
+        assert_eq!(
+            mask_account_numbers("转账至 6217-0012-3456-7890-456。"),
+            "转账至 ***************0456。"
+        );
+    }
+
+    #[test]
+    fn mask_account_numbers_keeps_dates_and_short_groups() {
+        let text = "2026-10-28 2026-10-30，电话 138 1234 5678，金额 1 280.00，6225 8812";
+        assert_eq!(mask_account_numbers(text), text);
     }
 
     #[test]

@@ -124,6 +124,11 @@ impl Sessions {
         self.live.clear();
     }
 
+    /// Returns the ids (`KDSVCSessionId`) of the sessions not yet removed.
+    pub fn ids(&self) -> Vec<String> {
+        self.live.keys().cloned().collect()
+    }
+
     /// Number of sessions not yet removed (some may be idle past expiry).
     pub fn len(&self) -> usize {
         self.live.len()

@@ -160,6 +160,12 @@ impl SimulatorHandle {
         self.shared.sessions().len()
     }
 
+    /// Returns the `KDSVCSessionId` of every stored session, e.g. for a test that
+    /// checks no log shows one.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.shared.sessions().ids()
+    }
+
     /// Drops bills, sessions and counters and restores the start-up base data and
     /// faults.
     pub fn reset(&self) {

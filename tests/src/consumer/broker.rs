@@ -272,34 +272,5 @@ impl Drop for TopologyGuard {
 /// waiting up to 10 s for it to be listed. Only the test's own connections carry such
 /// names, so other users of the broker are not disturbed.
 pub async fn force_close_connection(name: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let output = std::process::Command::new("rabbitmqctl")
-            .args(["list_connections", "pid", "client_properties", "--silent"])
-            .output()
-            .expect("rabbitmqctl runs (it may need root)");
-        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
-        let quoted = format!("\"{name}\"");
-        let pid = listing.lines().find_map(|line| {
-            let (pid, properties) = line.split_once('\t')?;
-            properties.contains(&quoted).then(|| pid.trim().to_string())
-        });
-        if let Some(pid) = pid {
-            let closed = std::process::Command::new("rabbitmqctl")
-                .args(["close_connection", &pid, "closed by a dingk3 test"])
-                .output()
-                .expect("rabbitmqctl runs");
-            assert!(
-                closed.status.success(),
-                "rabbitmqctl close_connection {pid} failed: {}",
-                String::from_utf8_lossy(&closed.stderr)
-            );
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no broker connection named {name} in rabbitmqctl list_connections:\n{listing}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    crate::reliability::connections::force_close(name, Duration::from_secs(10)).await;
 }

@@ -85,6 +85,21 @@ impl LedgerView {
             .collect()
     }
 
+    /// Returns the bill number and K3Cloud id of every `saved` row, by process
+    /// instance id.
+    pub async fn saved_bills(&self) -> BTreeMap<String, (Option<String>, Option<String>)> {
+        let rows = sqlx::query(
+            "SELECT process_instance_id, bill_no, k3_id FROM ledger_instances \
+             WHERE status = 'saved'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("the ledger instances can be read");
+        rows.iter()
+            .map(|row| (row.get(0), (row.get(1), row.get(2))))
+            .collect()
+    }
+
     /// Counts the audit events with `action` (e.g. `saved`) per actor.
     pub async fn events_by_actor(&self, action: &str) -> BTreeMap<String, i64> {
         let rows = sqlx::query(
@@ -96,6 +111,31 @@ impl LedgerView {
         .expect("the ledger events can be read");
         rows.iter()
             .map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1)))
+            .collect()
+    }
+
+    /// Counts the rows with `status`.
+    pub async fn count_status(&self, status: Status) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM ledger_instances WHERE status = $1")
+            .bind(status.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .expect("the ledger instances can be counted")
+    }
+
+    /// Returns `(published_at, saved_at)` of every `saved` row, in UTC milliseconds
+    /// since the Unix epoch; `published_at` is the producer's confirm, or the first
+    /// claim of a message published by someone else.
+    pub async fn save_times(&self) -> Vec<(i64, i64)> {
+        let rows = sqlx::query(
+            "SELECT published_at, saved_at FROM ledger_instances \
+             WHERE status = 'saved' AND published_at IS NOT NULL AND saved_at IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("the ledger save times can be read");
+        rows.iter()
+            .map(|row| (row.get::<i64, _>(0), row.get::<i64, _>(1)))
             .collect()
     }
 

@@ -23,6 +23,7 @@
 
 mod broker;
 mod config;
+mod control;
 mod expect;
 mod ledger_view;
 mod options;

@@ -23,10 +23,14 @@ use tokio::process::{Child, Command};
 /// Bytes of a child's log shown in a failure message.
 const LOG_TAIL_BYTES: usize = 6_000;
 
+/// Variable naming a folder of prebuilt binaries. The children do not inherit it,
+/// because they would read it as the configuration key `bin_dir` and reject it.
+const BIN_DIR_ENV: &str = "DINGK3_BIN_DIR";
+
 /// Folder of the `producer` and `consumer` binaries, built on first use.
 pub fn binary_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| match std::env::var_os("DINGK3_BIN_DIR") {
+    DIR.get_or_init(|| match std::env::var_os(BIN_DIR_ENV) {
         Some(dir) => PathBuf::from(dir),
         None => build_binaries(),
     })
@@ -37,12 +41,17 @@ pub fn binary_dir() -> PathBuf {
 /// folder.
 fn build_binaries() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
-    // Test binaries live in target/<profile>/deps.
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lies in target/<profile>/deps")
-        .to_path_buf();
+    // Test binaries live in target/<profile>/deps, this package's own binaries (the
+    // bench) in target/<profile>.
+    let exe_dir = exe.parent().expect("the running binary lies in a folder");
+    let profile_dir = if exe_dir.file_name().is_some_and(|name| name == "deps") {
+        exe_dir
+            .parent()
+            .expect("target/<profile>/deps has a parent")
+    } else {
+        exe_dir
+    }
+    .to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = std::process::Command::new(cargo);
     command.args([
@@ -111,6 +120,7 @@ impl ChildProcess {
         command
             .args(args)
             .env("DINGK3_CONFIG", config)
+            .env_remove(BIN_DIR_ENV)
             .envs(
                 env.iter()
                     .map(|(key, value)| (key.as_str(), value.as_str())),
@@ -151,6 +161,24 @@ impl ChildProcess {
             .find(|index| text.is_char_boundary(*index))
             .unwrap_or(text.len());
         text[start..].to_string()
+    }
+
+    /// Kills the child with SIGKILL, as the kernel's OOM killer or a crashed host would,
+    /// and waits for it to be reaped. Returns its exit status.
+    pub async fn kill(mut self) -> ExitStatus {
+        self.child
+            .kill()
+            .await
+            .unwrap_or_else(|error| panic!("cannot SIGKILL {}: {error}", self.name));
+        self.child
+            .wait()
+            .await
+            .unwrap_or_else(|error| panic!("cannot reap {}: {error}", self.name))
+    }
+
+    /// Returns whether the child has exited, with its status.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Sends SIGTERM and waits up to `grace` for the exit; kills the child after that.
@@ -208,6 +236,7 @@ pub async fn run_command(
     command
         .args(args)
         .env("DINGK3_CONFIG", config)
+        .env_remove(BIN_DIR_ENV)
         .stdin(Stdio::null())
         .kill_on_drop(true);
     let output = tokio::time::timeout(within, command.output())

@@ -45,6 +45,9 @@ pub struct Pipeline {
     pub producer: Option<RunningProducer>,
     /// The running consumers.
     pub consumers: Vec<RunningConsumer>,
+    /// Extra environment of the child processes started from now on, e.g. a secret as
+    /// a `DINGK3_…` variable. [`RunMode::Tasks`] ignores it.
+    pub child_env: Vec<(String, String)>,
     ledger_view: LedgerView,
     folder: tempfile::TempDir,
     producers_started: usize,
@@ -117,6 +120,7 @@ impl Pipeline {
             config_path,
             producer: None,
             consumers: Vec::new(),
+            child_env: Vec::new(),
             ledger_view,
             folder,
             producers_started: 0,
@@ -168,15 +172,17 @@ impl Pipeline {
             }
             RunMode::Processes => {
                 let metrics = free_address();
+                let mut env = self.child_env.clone();
+                env.push((
+                    "DINGK3_PRODUCER__METRICS_LISTEN".to_string(),
+                    metrics.to_string(),
+                ));
                 let child = ChildProcess::spawn(
                     "producer",
                     "producer",
                     &["run"],
                     &self.config_path,
-                    &[(
-                        "DINGK3_PRODUCER__METRICS_LISTEN".to_string(),
-                        metrics.to_string(),
-                    )],
+                    &env,
                     self.folder.path().join(format!("producer-{number}.log")),
                     metrics,
                 );
@@ -202,18 +208,18 @@ impl Pipeline {
             }
             RunMode::Processes => {
                 let metrics = free_address();
+                let mut env = self.child_env.clone();
+                env.push(("DINGK3_CONSUMER__CONSUMER_ID".to_string(), id.clone()));
+                env.push((
+                    "DINGK3_CONSUMER__METRICS_LISTEN".to_string(),
+                    metrics.to_string(),
+                ));
                 let child = ChildProcess::spawn(
                     &format!("consumer {id}"),
                     "consumer",
                     &["run"],
                     &self.config_path,
-                    &[
-                        ("DINGK3_CONSUMER__CONSUMER_ID".to_string(), id.clone()),
-                        (
-                            "DINGK3_CONSUMER__METRICS_LISTEN".to_string(),
-                            metrics.to_string(),
-                        ),
-                    ],
+                    &env,
                     self.folder.path().join(format!("{id}.log")),
                     metrics,
                 );

@@ -2,6 +2,7 @@
 //! interface: how many approvals the producer published, how many polls it finished,
 //! and a graceful stop.
 
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use dingk3_consumer::app::StartError;
@@ -113,6 +114,46 @@ impl RunningProducer {
         }
     }
 
+    /// Returns the sum of the samples of `metric` on a child's `/metrics`. A task
+    /// returns `None` because its metrics share the test process's registry.
+    pub async fn metric(&self, metric: &str) -> Option<f64> {
+        match &self.kind {
+            ProducerKind::Task { .. } => None,
+            ProducerKind::Process(child) => child.metric(metric).await,
+        }
+    }
+
+    /// Returns the operating system's process id of a child, `None` for a task.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.kind {
+            ProducerKind::Task { .. } => None,
+            ProducerKind::Process(child) => Some(child.pid()),
+        }
+    }
+
+    /// Returns the exit status of a child that ended by itself, `None` while it runs
+    /// (and always for a task).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        match &mut self.kind {
+            ProducerKind::Task { .. } => None,
+            ProducerKind::Process(child) => child.exited(),
+        }
+    }
+
+    /// Ends the producer without any chance to clean up: SIGKILL for a child, an
+    /// aborted task otherwise. Nothing in flight is finished or released.
+    pub async fn kill(self) {
+        match self.kind {
+            ProducerKind::Task { task, .. } => {
+                task.abort();
+                let _ = task.await;
+            }
+            ProducerKind::Process(child) => {
+                child.kill().await;
+            }
+        }
+    }
+
     /// Returns the end of a child's log (empty for a task), for failure messages.
     pub fn log_tail(&self) -> String {
         match &self.kind {
@@ -194,6 +235,38 @@ impl RunningConsumer {
         match &self.kind {
             ConsumerKind::Task { .. } => None,
             ConsumerKind::Process(child) => child.metric(metric).await,
+        }
+    }
+
+    /// Returns the operating system's process id of a child, `None` for a task.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.kind {
+            ConsumerKind::Task { .. } => None,
+            ConsumerKind::Process(child) => Some(child.pid()),
+        }
+    }
+
+    /// Returns the exit status of a child that ended by itself, `None` while it runs
+    /// (and always for a task).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        match &mut self.kind {
+            ConsumerKind::Task { .. } => None,
+            ConsumerKind::Process(child) => child.exited(),
+        }
+    }
+
+    /// Ends the consumer without any chance to clean up: SIGKILL for a child, an
+    /// aborted task otherwise. Its unacknowledged deliveries return to the queue and
+    /// its ledger leases stay until they expire.
+    pub async fn kill(self) {
+        match self.kind {
+            ConsumerKind::Task { task, .. } => {
+                task.abort();
+                let _ = task.await;
+            }
+            ConsumerKind::Process(child) => {
+                child.kill().await;
+            }
         }
     }
 

@@ -6,7 +6,6 @@
 //! Connection-loss tests close only their own connection, found by its unique name,
 //! with `rabbitmqctl close_connection`.
 
-use std::process::Command;
 use std::time::Duration;
 
 use dingk3::broker::{BrokerSettings, RawBrokerConfig, Recovery, Topology, connect};
@@ -203,47 +202,8 @@ impl Drop for BrokerProbe {
 }
 
 /// Closes the broker-side connection named `name` with `rabbitmqctl close_connection`,
-/// waiting up to 10 s for it to be listed. Panics when it never appears.
+/// waiting up to 10 s for it to be listed. Only the test's own connections carry such
+/// names, so other users of the broker are not disturbed.
 pub async fn force_close_connection(name: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let listing = list_connections();
-        let quoted = format!("\"{name}\"");
-        let pid = listing.lines().find_map(|line| {
-            let (pid, properties) = line.split_once('\t')?;
-            properties.contains(&quoted).then(|| pid.trim().to_string())
-        });
-        if let Some(pid) = pid {
-            let output = Command::new("rabbitmqctl")
-                .args(["close_connection", &pid, "closed by a dingk3 producer test"])
-                .output()
-                .expect("rabbitmqctl runs");
-            assert!(
-                output.status.success(),
-                "rabbitmqctl close_connection {pid} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no broker connection named {name} in rabbitmqctl list_connections:\n{listing}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Returns `rabbitmqctl list_connections pid client_properties`: one connection per
-/// line, the Erlang pid, a tab, and the client properties.
-fn list_connections() -> String {
-    let output = Command::new("rabbitmqctl")
-        .args(["list_connections", "pid", "client_properties", "--silent"])
-        .output()
-        .expect("rabbitmqctl runs (it may need root)");
-    assert!(
-        output.status.success(),
-        "rabbitmqctl list_connections failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    crate::reliability::connections::force_close(name, Duration::from_secs(10)).await;
 }
