@@ -130,16 +130,8 @@ fn load_source(path: Option<&std::path::Path>, lang: Lang) -> Result<ConfigSourc
 }
 
 fn report_config_errors(errors: &[ConfigError], lang: Lang) -> u8 {
-    for error in errors {
-        eprintln!("{}", error.localize().get(lang));
-    }
-    let count = errors.len();
-    let problems = if count == 1 { "problem" } else { "problems" };
-    let summary = text!(
-        en: "{count} configuration {problems}; fix the keys above and start again",
-        zh: "{count} 个配置问题；请修正上面列出的配置项后重新启动",
-    );
-    eprintln!("{}", summary.get(lang));
+    let again = text!(en: "start again", zh: "重新启动");
+    dingk3::config::print_errors(errors, lang, &again);
     EXIT_USAGE
 }
 

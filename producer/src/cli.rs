@@ -149,14 +149,8 @@ pub fn load_config(path: Option<&Path>) -> Result<ProducerConfig, Vec<ConfigErro
 }
 
 fn print_config_errors(errors: &[ConfigError], lang: Lang) {
-    let heading = text!(
-        en: "the configuration is invalid; fix these keys and start again:",
-        zh: "配置无效；请修改以下配置项后重新启动：",
-    );
-    eprintln!("{}", heading.get(lang));
-    for error in errors {
-        eprintln!("  {}", error.localize().get(lang));
-    }
+    let again = text!(en: "start again", zh: "重新启动");
+    dingk3::config::print_errors(errors, lang, &again);
 }
 
 async fn dispatch(command: Command, config: ProducerConfig, lang: Lang) -> u8 {

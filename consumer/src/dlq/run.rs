@@ -239,16 +239,8 @@ fn load(path: Option<&Path>, lang: Lang) -> Result<DlqSettings, Failure> {
 }
 
 fn report_config_errors(errors: &[ConfigError], lang: Lang) -> Failure {
-    for error in errors {
-        eprintln!("{}", error.localize().get(lang));
-    }
-    let count = errors.len();
-    let problems = if count == 1 { "problem" } else { "problems" };
-    let summary = text!(
-        en: "{count} configuration {problems}; fix the keys above and run the command again",
-        zh: "{count} 个配置问题；请修正上面列出的配置项后重新运行",
-    );
-    eprintln!("{}", summary.get(lang));
+    let again = text!(en: "run the command again", zh: "重新运行");
+    dingk3::config::print_errors(errors, lang, &again);
     Failure::Usage
 }
 

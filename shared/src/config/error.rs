@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use crate::i18n::{Localize, Text};
+use crate::i18n::{Lang, Localize, Text};
+use crate::text;
 
 /// One invalid configuration key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,30 @@ impl Localize for ConfigError {
             ),
             format!("配置项 {} 无效：{}", self.key, self.problem.zh),
         )
+    }
+}
+
+/// Prints configuration errors to stderr for a person at a terminal: a heading that says
+/// what to do next (`again`, e.g. "start again" / "重新启动"), then one indented line
+/// per error. Every binary reports an invalid configuration this way before it exits
+/// with status 2.
+pub fn print_errors(errors: &[ConfigError], lang: Lang, again: &Text) {
+    let (again_en, again_zh) = (&again.en, &again.zh);
+    let heading = if errors.len() == 1 {
+        text!(
+            en: "the configuration is invalid; fix this key and {again_en}:",
+            zh: "配置无效；请修改以下配置项后{again_zh}：",
+        )
+    } else {
+        let count = errors.len();
+        text!(
+            en: "the configuration is invalid; fix these {count} keys and {again_en}:",
+            zh: "配置无效；请修改以下 {count} 个配置项后{again_zh}：",
+        )
+    };
+    eprintln!("{}", heading.get(lang));
+    for error in errors {
+        eprintln!("  {}", error.localize().get(lang));
     }
 }
 

@@ -11,7 +11,7 @@ pub mod http;
 mod load;
 mod secret;
 
-pub use error::ConfigError;
+pub use error::{ConfigError, print_errors};
 pub use figment_error::from_figment_error;
 pub use load::{CONFIG_PATH_ENV, ConfigSource, ENV_PREFIX, SECTIONS};
 pub use secret::RawSecret;
