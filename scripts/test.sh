@@ -26,4 +26,13 @@ pg_hostport=$(sed -E 's#^postgres(ql)?://([^@/]*@)?([^/:]+)(:([0-9]+))?.*#\3 \5#
 read -r pg_host pg_port <<<"$pg_hostport"
 check_port PostgreSQL "$pg_host" "${pg_port:-5432}" "Start it or set DATABASE_URL."
 
+# The TLS tests put socat, with an openssl-made CA, in front of the broker and the
+# simulators; the reconnect tests close the tests' own broker connections with rabbitmqctl.
+for command in socat openssl rabbitmqctl; do
+  if ! command -v "$command" >/dev/null 2>&1; then
+    echo "test.sh: $command is not installed; install it (Debian: apt-get install socat openssl rabbitmq-server)." >&2
+    exit 1
+  fi
+done
+
 cargo test --workspace --locked "$@"
