@@ -14,7 +14,9 @@
 # Usage: scripts/demo.sh [--release] [--claims N] [--timeout SECONDS] [--keep]
 #   --claims N      generated claims besides the five cases (default 200)
 #   --timeout S     seconds to wait for the approvals to settle (default 90)
-#   --keep          keep the temporary folder even after a successful run
+#   --keep          keep the temporary folder and the run's queues after a successful
+#                   run, so that `consumer status` and `consumer dlq list` can be tried
+#                   with the configuration in that folder (the script prints the commands)
 #
 # Needs bash, curl, jq and setsid (util-linux). The last line it prints is
 #   demo: approvals=N saved=S duplicates=D rejected=R skipped=K dead_letters=L
@@ -106,6 +108,12 @@ stop_all() {
     wait "$pid" 2>/dev/null || true
   done
   pids=()
+  if [ "$keep" = true ] && [ -f "$config" ]; then
+    say "queues kept; try: $bin/consumer status --config $config"
+    say "              and: $bin/consumer dlq list --config $config"
+    say "delete them with: $bin/delete-topology --config $config"
+    topology_deleted=true
+  fi
   if [ -f "$config" ] && [ "$topology_deleted" = false ]; then
     topology_deleted=true
     "$bin/delete-topology" --lang en --config "$config" >&2 \

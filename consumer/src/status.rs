@@ -179,7 +179,7 @@ pub fn render_table(report: &StatusReport, lang: Lang) -> String {
     let ledger = &report.ledger;
     line(
         &mut out,
-        text!(en: "Ledger: {ledger}", zh: "账本：{ledger}"),
+        text!(en: "Ledger: {ledger}", zh: "台账：{ledger}"),
         lang,
     );
 

@@ -254,7 +254,7 @@ async fn show_explains_dead_letter() {
 
     let chinese = stdout(&bed.dlq_in("zh", &["show", id]));
     assert!(
-        chinese.contains("原因") && chinese.contains("账本记录"),
+        chinese.contains("原因") && chinese.contains("台账记录"),
         "{chinese}"
     );
 

@@ -22,7 +22,13 @@ pub type ZhHelp = &'static [(&'static str, &'static str)];
 pub fn localize(cmd: Command, lang: Lang, zh: &[ZhHelp]) -> Command {
     match lang {
         Lang::En => cmd,
-        Lang::Zh => localize_zh(cmd, "", zh),
+        Lang::Zh => {
+            // Building adds clap's own `--help`, `--version` and `help` subcommand, which
+            // otherwise appear later in English under an "Options" heading of their own.
+            let mut cmd = cmd;
+            cmd.build();
+            localize_zh(cmd, "", zh)
+        }
     }
 }
 
@@ -34,7 +40,13 @@ fn lookup(zh: &[ZhHelp], key: &str) -> Option<&'static str> {
 }
 
 fn localize_zh(mut cmd: Command, path: &str, zh: &[ZhHelp]) -> Command {
-    if let Some(about) = lookup(zh, path) {
+    let own_about = match cmd.get_name() {
+        "help" if cmd.get_arguments().all(|arg| arg.is_positional()) => {
+            Some("显示本帮助，或指定子命令的帮助")
+        }
+        _ => None,
+    };
+    if let Some(about) = lookup(zh, path).or(own_about) {
         cmd = cmd.about(about).long_about(None);
     }
     cmd = cmd
@@ -51,7 +63,9 @@ fn localize_zh(mut cmd: Command, path: &str, zh: &[ZhHelp]) -> Command {
         let text = match id.as_str() {
             "help" => Some("显示帮助"),
             "version" => Some("显示版本"),
-            _ => lookup(zh, &key),
+            // A global argument (`--lang`) is propagated to every subcommand and keeps
+            // the root command's text.
+            _ => lookup(zh, &key).or_else(|| lookup(zh, &format!(":{id}"))),
         };
         cmd = cmd.mut_arg(&id, |arg| {
             let heading = if arg.is_positional() {

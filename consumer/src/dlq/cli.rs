@@ -216,7 +216,7 @@ pub const ZH_HELP: ZhHelp = &[
     ("dlq list:format", "输出格式：table、json 或 csv"),
     (
         "dlq show",
-        "显示一条死信的全部信息：原因及每个字段错误、按当前映射生成的请求、账本历史。",
+        "显示一条死信的全部信息：原因及每个字段错误、按当前映射生成的请求、台账历史。",
     ),
     ("dlq show:config", CONFIG_ZH),
     ("dlq show:format", "输出格式：text 或 json"),

@@ -131,7 +131,7 @@ pub async fn purge(
                 Err(LedgerError::InvalidTransition { from, .. }) => {
                     note = text!(
                         en: "saved in {file} and removed; the ledger row stays {from}, because the approval is not waiting in the dead-letter queue alone",
-                        zh: "已保存到 {file} 并删除；账本记录保持为 {from}，因为该审批并非只在死信队列中",
+                        zh: "已保存到 {file} 并删除；台账记录保持为 {from}，因为该审批并非只在死信队列中",
                     );
                 }
                 Err(error) => {
@@ -139,7 +139,7 @@ pub async fn purge(
                     let (en, zh) = (&error.en, &error.zh);
                     let failed = text!(
                         en: "the ledger could not be changed: {en}; the dead letter stays (it is also in {file})",
-                        zh: "无法修改账本：{zh}；死信保留（也已保存在 {file} 中）",
+                        zh: "无法修改台账：{zh}；死信保留（也已保存在 {file} 中）",
                     );
                     report
                         .items

@@ -230,7 +230,7 @@ impl Run<'_> {
                 Outcome::Refused,
                 text!(
                     en: "the ledger records this approval as not approved (skipped); a replay would be dropped, so it stays",
-                    zh: "账本记录该审批未通过（已跳过）；重放的消息会被丢弃，因此保留原样",
+                    zh: "台账记录该审批未通过（已跳过）；重放的消息会被丢弃，因此保留原样",
                 ),
             );
         }
@@ -337,7 +337,7 @@ fn ledger_failed(error: &Text) -> Text {
     let (en, zh) = (&error.en, &error.zh);
     text!(
         en: "the ledger could not be read or changed: {en}; the dead letter stays",
-        zh: "无法读取或修改账本：{zh}；死信保留",
+        zh: "无法读取或修改台账：{zh}；死信保留",
     )
 }
 
@@ -346,20 +346,20 @@ fn ledger_note(record: Option<&InstanceRecord>) -> Text {
     match record {
         None => Text::new(
             "; the ledger has no row, the consumer creates it",
-            "；账本中没有记录，消费者会新建",
+            "；台账中没有记录，消费者会新建",
         ),
         Some(record) if record.status == Status::Saved => {
             let bill = record.bill_no.as_deref().unwrap_or("?");
             text!(
                 en: "; the ledger records bill {bill}, so the consumer acknowledges it as a duplicate",
-                zh: "；账本已记录单据 {bill}，消费者会将其作为重复消息确认",
+                zh: "；台账已记录单据 {bill}，消费者会将其作为重复消息确认",
             )
         }
         Some(record) if matches!(record.status, Status::Published | Status::Saving) => {
             let status = record.status;
             text!(
                 en: "; the ledger row was reopened before (status {status})",
-                zh: "；账本记录此前已重新打开（状态 {status}）",
+                zh: "；台账记录此前已重新打开（状态 {status}）",
             )
         }
         Some(_) => Text::new("", ""),

@@ -286,7 +286,7 @@ fn ledger_section(out: &mut Out, report: &ShowReport) {
         let id = &report.id;
         out.heading(text!(
             en: "The ledger has no row for {id}.",
-            zh: "账本中没有 {id} 的记录。",
+            zh: "台账中没有 {id} 的记录。",
         ));
     }
     for entry in &report.ledger {
@@ -296,7 +296,7 @@ fn ledger_section(out: &mut Out, report: &ShowReport) {
             Lang::En => record.status.as_str().to_string(),
             Lang::Zh => record.status.localize().zh,
         };
-        out.heading(text!(en: "Ledger row {id}: {status}", zh: "账本记录 {id}：{status}"));
+        out.heading(text!(en: "Ledger row {id}: {status}", zh: "台账记录 {id}：{status}"));
         out.field("bill", "单据编号", record.bill_no.clone());
         out.field("attempts", "尝试次数", Some(record.attempts.to_string()));
         out.field("replays", "重放次数", Some(record.replay_count.to_string()));

@@ -136,9 +136,10 @@ fn plan(shared: &Shared, envelope: &Envelope, instance: &ApprovalInstance) -> Pl
         Ok(bill) => Plan::Write(bill),
         Err(errors) => {
             let count = errors.errors().len();
+            let problems = if count == 1 { "problem" } else { "problems" };
             let detail = serde_json::to_value(&errors).ok();
             let reason = format!(
-                "the approval cannot become a bill with mapping {} ({count} problems): {errors}",
+                "the approval cannot become a bill with mapping {} ({count} {problems}): {errors}",
                 route.mapping.name
             );
             debug!(process_instance_id = %instance.process_instance_id, reason = %mask_account_numbers(&reason), "mapping failed");

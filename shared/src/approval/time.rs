@@ -6,7 +6,9 @@
 //! those digits. Both forms are therefore read as Beijing time. China has observed no
 //! daylight saving time since 1991, so a fixed offset is exact.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc,
+};
 
 /// Seconds east of UTC of Beijing time.
 const BEIJING_OFFSET_SECONDS: i32 = 8 * 3600;
@@ -17,12 +19,14 @@ pub fn beijing() -> FixedOffset {
 }
 
 /// Converts a Beijing wall-clock time to UTC.
+///
+/// Only the first eight hours of chrono's calendar (year -262143) have no UTC instant;
+/// such a time can only come from corrupt input, and the earliest instant stands for it.
 pub fn beijing_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
-    beijing()
-        .from_local_datetime(&local)
-        .single()
-        .expect("a fixed offset maps every local time to exactly one instant")
-        .with_timezone(&Utc)
+    let offset = TimeDelta::seconds(BEIJING_OFFSET_SECONDS.into());
+    local
+        .checked_sub_signed(offset)
+        .map_or(DateTime::<Utc>::MIN_UTC, |utc| utc.and_utc())
 }
 
 /// Converts a UTC instant to Beijing wall-clock time.
@@ -34,8 +38,13 @@ pub fn utc_to_beijing(instant: DateTime<Utc>) -> NaiveDateTime {
 ///
 /// Accepts `yyyy-MM-dd HH:mm:ss`, `yyyy-MM-dd HH:mm`, `yyyy-MM-ddTHH:mm[:ss]` with an
 /// optional trailing `Z`, and a bare date (midnight). Returns `None` for anything else,
-/// including the literal `"null"` DingTalk sends for an absent value.
+/// including the literal `"null"` DingTalk sends for an absent value and years outside
+/// 1000–9999, which no approval carries.
 pub fn parse_instance_time(text: &str) -> Option<NaiveDateTime> {
+    parse_any_year(text).filter(|moment| (1000..=9999).contains(&moment.year()))
+}
+
+fn parse_any_year(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
     // An explicit offset (`+00:00`) appears only when a client library re-serialized
     // the time; such a value is a real instant, unlike the API's own strings.
@@ -66,7 +75,7 @@ pub fn parse_instance_time(text: &str) -> Option<NaiveDateTime> {
 pub fn parse_form_date(text: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
     let text = text.trim();
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some((date, None));
+        return (1000..=9999).contains(&date.year()).then_some((date, None));
     }
     parse_instance_time(text).map(|moment| (moment.date(), Some(moment.time())))
 }
@@ -103,6 +112,27 @@ mod tests {
         assert_eq!(
             parse_instance_time("2021-07-26T02:18:33.000+00:00"),
             Some(at(2021, 7, 26, 10, 18, 33))
+        );
+    }
+
+    #[test]
+    fn parse_instance_time_rejects_far_years() {
+        for text in [
+            "-262143-01-01 00:00:00",
+            "+262142-12-31 23:59:59",
+            "0999-12-31",
+        ] {
+            assert_eq!(parse_instance_time(text), None, "{text}");
+        }
+        assert_eq!(parse_form_date("20260-01-01"), None);
+    }
+
+    #[test]
+    fn beijing_to_utc_at_calendar_start() {
+        assert_eq!(beijing_to_utc(NaiveDateTime::MIN), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            beijing_to_utc(at(2026, 11, 4, 8, 0, 0)),
+            at(2026, 11, 4, 0, 0, 0).and_utc()
         );
     }
 

@@ -132,7 +132,7 @@ impl RawLedgerConfig {
                     "password",
                     text!(
                         en: "a SQLite ledger has no password; remove password and password_file",
-                        zh: "SQLite 账本没有密码；请删除 password 和 password_file",
+                        zh: "SQLite 台账没有密码；请删除 password 和 password_file",
                     ),
                 ));
             }
@@ -189,7 +189,7 @@ fn sqlite_backend(rest: &str) -> Result<LedgerBackend, ConfigError> {
             "url",
             text!(
                 en: "remove the query string from the SQLite URL; the ledger always opens the file read-write and creates it",
-                zh: "请删除 SQLite 地址中的查询参数；账本总是以读写方式打开文件并在缺失时创建",
+                zh: "请删除 SQLite 地址中的查询参数；台账总是以读写方式打开文件并在缺失时创建",
             ),
         ));
     }
@@ -198,7 +198,7 @@ fn sqlite_backend(rest: &str) -> Result<LedgerBackend, ConfigError> {
             "url",
             text!(
                 en: "needs a file path such as {DEFAULT_URL}; an in-memory database would lose the ledger at every restart",
-                zh: "需要文件路径，例如 {DEFAULT_URL}；内存数据库会在每次重启时丢失账本",
+                zh: "需要文件路径，例如 {DEFAULT_URL}；内存数据库会在每次重启时丢失台账",
             ),
         ));
     }

@@ -174,20 +174,20 @@ impl Localize for LedgerError {
         let zh = match self {
             LedgerError::CreateFolder { path, source } => {
                 let path = path.display();
-                format!("无法创建账本目录 {path}：{source}")
+                format!("无法创建台账目录 {path}：{source}")
             }
             LedgerError::Connect { url, source } => {
-                format!("无法连接账本数据库 {url}：{source}")
+                format!("无法连接台账数据库 {url}：{source}")
             }
             LedgerError::Migrate { url, source } => {
-                format!("账本数据库 {url} 迁移失败：{source}")
+                format!("台账数据库 {url} 迁移失败：{source}")
             }
             LedgerError::Database { operation, source } => {
-                format!("账本操作 {operation} 失败：{source}")
+                format!("台账操作 {operation} 失败：{source}")
             }
             LedgerError::NotFound {
                 process_instance_id,
-            } => format!("账本中没有审批实例 {process_instance_id}"),
+            } => format!("台账中没有审批实例 {process_instance_id}"),
             LedgerError::InvalidTransition {
                 process_instance_id,
                 from,
@@ -218,7 +218,7 @@ impl Localize for LedgerError {
             LedgerError::InvalidRow {
                 process_instance_id,
                 problem,
-            } => format!("审批实例 {process_instance_id} 的账本记录无效：{problem}"),
+            } => format!("审批实例 {process_instance_id} 的台账记录无效：{problem}"),
             LedgerError::InvalidWatermark {
                 process_code,
                 problem,

@@ -211,8 +211,9 @@ impl MappingErrors {
 impl Localize for MappingErrors {
     fn localize(&self) -> Text {
         let count = self.0.len();
+        let problems = if count == 1 { "problem" } else { "problems" };
         let mut text = text!(
-            en: "the approval cannot become a bill ({count} problems):",
+            en: "the approval cannot become a bill ({count} {problems}):",
             zh: "该审批无法生成单据（{count} 个问题）：",
         );
         for error in &self.0 {

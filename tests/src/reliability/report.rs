@@ -191,7 +191,7 @@ impl SuiteReport {
             &mut out,
             text!(
                 en: "fault suite: {claims} claims, seed {seed}, {consumers} consumers, {ledger} ledger",
-                zh: "故障测试：{claims} 条报销单，种子 {seed}，{consumers} 个 consumer，{ledger} 账本",
+                zh: "故障测试：{claims} 条报销单，种子 {seed}，{consumers} 个 consumer，{ledger} 台账",
             ),
         );
         line(
@@ -251,7 +251,7 @@ impl SuiteReport {
                 &mut out,
                 text!(
                     en: "PASSED: one bill per approved valid claim, every invalid claim dead-lettered with its reason, nothing lost, nothing doubled, the ledger agrees with K3Cloud",
-                    zh: "通过：每条已通过的有效报销单恰好一张付款单，每条无效报销单都进入死信队列并附原因，无丢失、无重复，账本与金蝶云星空一致",
+                    zh: "通过：每条已通过的有效报销单恰好一张付款单，每条无效报销单都进入死信队列并附原因，无丢失、无重复，台账与金蝶云星空一致",
                 ),
             );
         } else {
