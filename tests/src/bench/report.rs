@@ -170,3 +170,96 @@ impl Report {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use dingk3_simulator::k3cloud::FaultSettings;
+
+    use super::*;
+    use crate::bench::proc_stats::ProcessUsage;
+    use crate::bench::scenario::{Scenario, Tuning};
+    use crate::consumer::LedgerKind;
+
+    fn sdk(bills: usize, seconds: f64) -> SdkLoop {
+        SdkLoop {
+            bills,
+            failures: 0,
+            seconds,
+            p50_ms: 200.0,
+            p99_ms: 210.0,
+            peak_rss_kib: 30 * 1024,
+            cpu_seconds: 1.0,
+        }
+    }
+
+    /// A report of scenario B with 1 consumer saving 400 bills in 10 s.
+    fn report_of_b() -> Report {
+        let scenario = Scenario {
+            name: "B",
+            test: "bench-b1",
+            bills: 400,
+            consumers: 1,
+            k3: FaultSettings {
+                latency_ms: 200,
+                batch_model_latency_ms: 5,
+                ..FaultSettings::default()
+            },
+            backlog: false,
+            tuning: Tuning::default(),
+            ledger: LedgerKind::Sqlite,
+        };
+        let usage = ProcessUsage {
+            peak_rss_bytes: 20 * 1024 * 1024,
+            cpu_seconds: 2.0,
+        };
+        Report {
+            broker: BrokerLimit {
+                messages: 1000,
+                payload_bytes: 3000,
+                seconds: 0.5,
+                publish_seconds: 0.4,
+            },
+            sdk_fast: sdk(100, 0.2),
+            sdk_slow: sdk(10, 2.0),
+            scenarios: vec![ScenarioResult {
+                scenario,
+                bills: 400,
+                seconds: 10.0,
+                publish_seconds: 1.0,
+                p50_ms: 900.0,
+                p99_ms: 1800.0,
+                producer: usage,
+                consumers: vec![usage],
+                harness_cpu_seconds: 1.0,
+                machine_busy: 0.5,
+            }],
+        }
+    }
+
+    #[test]
+    fn scenario_line_starts_with_issue_keys() {
+        let lines = report_of_b().lines();
+        let line = lines.last().expect("a scenario line");
+        assert!(
+            line.starts_with(
+                "bench: scenario=B bills_per_s=40.0 vs_broker=0.020 p99_ms=1800 consumer_rss_mb=20.0 vs_little=0.500 vs_sdk=8.0 "
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn scenario_line_has_probe_bound() {
+        let lines = report_of_b().lines();
+        let line = lines.last().expect("a scenario line");
+        // 20 bills in flight per 450 ms: 44.4 bills/s.
+        assert!(line.contains(" vs_little_with_probe=0.900 "), "{line}");
+    }
+
+    #[test]
+    fn markdown_has_row_per_run() {
+        let table = report_of_b().markdown();
+        // Header, separator, broker, two SDK loops, one scenario.
+        assert_eq!(table.lines().count(), 6, "{table}");
+    }
+}
