@@ -7,7 +7,7 @@ mod ledger_support;
 use std::collections::HashMap;
 
 use chrono::Duration;
-use dingk3::ledger::{Claim, EventAction, Ledger, Status};
+use dingk3::ledger::{Claim, ClaimRequest, EventAction, Ledger, Status};
 use ledger_support::{LEASE_SECONDS, TestDb, summary, t0};
 use tokio::task::JoinSet;
 
@@ -51,6 +51,61 @@ async fn claim_round(
         }
     }
     by_instance
+}
+
+ledger_test!(batch_claims_one_holder, batch_claims_one_holder_case);
+async fn batch_claims_one_holder_case(db: TestDb) {
+    let handles = [db.ledger.clone(), db.second_handle().await];
+    let ids = instance_ids();
+    let summaries: Vec<_> = ids.iter().map(|id| summary(id)).collect();
+
+    // Every task claims all instances in one call, half of them in reverse order, as
+    // consumers with overlapping batches would.
+    let mut tasks = JoinSet::new();
+    for task in 0..TASKS {
+        let ledger = handles[task % handles.len()].clone();
+        let mut summaries = summaries.clone();
+        if task % 2 == 1 {
+            summaries.reverse();
+        }
+        tasks.spawn(async move {
+            let owner = format!("consumer-{task}");
+            let requests: Vec<ClaimRequest<'_>> = summaries
+                .iter()
+                .map(|summary| ClaimRequest {
+                    process_instance_id: &summary.process_instance_id,
+                    summary_if_missing: Some(summary),
+                })
+                .collect();
+            let results = ledger
+                .claim_all(&requests, &owner, t0())
+                .await
+                .unwrap_or_else(|error| panic!("{owner} claiming a batch: {error}"));
+            let claims: Vec<(String, Claim)> = summaries
+                .iter()
+                .zip(results)
+                .map(|(summary, result)| {
+                    let id = summary.process_instance_id.clone();
+                    let claim =
+                        result.unwrap_or_else(|error| panic!("{owner} claiming {id}: {error}"));
+                    (id, claim)
+                })
+                .collect();
+            claims
+        });
+    }
+
+    let mut holders: HashMap<String, usize> = HashMap::new();
+    while let Some(result) = tasks.join_next().await {
+        for (id, claim) in result.expect("claim task finished") {
+            if matches!(claim, Claim::Claimed { .. }) {
+                *holders.entry(id).or_default() += 1;
+            }
+        }
+    }
+    for id in &ids {
+        assert_eq!(holders.get(id), Some(&1), "exactly one holder of {id}");
+    }
 }
 
 ledger_test!(claims_race_one_holder, claims_race_one_holder_case);

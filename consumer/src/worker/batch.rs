@@ -11,7 +11,7 @@ use crate::metrics::BATCH_SIZE;
 use crate::worker::claim::claim_all;
 use crate::worker::inspect::{Inspected, inspect};
 use crate::worker::item::Item;
-use crate::worker::settle::{LedgerMark, Settler};
+use crate::worker::settle::{LedgerMark, SavedItem, Settler};
 use crate::worker::write::{Written, write_all};
 
 /// Processes one batch to the end; every delivery is acked or rejected when it returns.
@@ -37,10 +37,17 @@ pub(crate) async fn process_batch(settler: Arc<Settler>, deliveries: Vec<Deliver
         return;
     }
 
+    // Saved bills are recorded together once the others are settled: one ledger
+    // transaction per batch instead of one per bill.
+    let mut saved = Vec::new();
     for (claimed, written) in write_all(&settler.shared, claimed).await {
         let item = claimed.item;
         match written {
-            Written::Saved { bill_no, k3_id } => settler.saved(item, &bill_no, &k3_id).await,
+            Written::Saved { bill_no, k3_id } => saved.push(SavedItem {
+                item,
+                bill_no,
+                k3_id,
+            }),
             Written::Rejected(dead) => {
                 let attempt = item.headers.attempt;
                 settler
@@ -50,4 +57,5 @@ pub(crate) async fn process_batch(settler: Arc<Settler>, deliveries: Vec<Deliver
             Written::Failed(cause) => settler.retry(item, cause).await,
         }
     }
+    settler.saved_all(saved).await;
 }

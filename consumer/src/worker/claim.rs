@@ -2,7 +2,7 @@
 //! its bill. Candidates that need no write are settled here.
 
 use chrono::{DateTime, Utc};
-use dingk3::ledger::Claim;
+use dingk3::ledger::{Claim, ClaimRequest, LedgerError};
 use dingk3::mapping::MappedBill;
 use tracing::{info, warn};
 
@@ -25,44 +25,76 @@ pub(crate) struct Claimed {
     pub(crate) until: DateTime<Utc>,
 }
 
-/// Claims every candidate in order; returns those whose bill is to be written and
-/// settles the others.
+/// Claims every candidate with one ledger call; returns those whose bill is to be
+/// written and settles the others.
 pub(crate) async fn claim_all(settler: &Settler, candidates: Vec<Candidate>) -> Vec<Claimed> {
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        if let Some(ready) = claim_one(settler, candidate).await {
-            claimed.push(ready);
+    let shared = &settler.shared;
+    let mut reserved = Vec::with_capacity(candidates.len());
+    for mut candidate in candidates {
+        let id = candidate.summary.process_instance_id.as_str();
+        match shared.reserve(id) {
+            Some(reservation) => {
+                candidate.item.reservation = Some(reservation);
+                reserved.push(candidate);
+            }
+            None => {
+                // Another batch of this process has the same instance: the ledger would
+                // grant the lease to this process twice, so this copy waits in a retry
+                // queue.
+                settler
+                    .retry_later(candidate.item, "another batch of this consumer")
+                    .await;
+            }
+        }
+    }
+    if reserved.is_empty() {
+        return Vec::new();
+    }
+
+    let owner = &shared.settings.consumer_id;
+    let results = {
+        let requests: Vec<ClaimRequest<'_>> = reserved
+            .iter()
+            .map(|candidate| ClaimRequest {
+                process_instance_id: &candidate.summary.process_instance_id,
+                summary_if_missing: Some(&candidate.summary),
+            })
+            .collect();
+        shared.ledger.claim_all(&requests, owner, Utc::now()).await
+    };
+
+    let mut claimed = Vec::with_capacity(reserved.len());
+    match results {
+        Ok(results) => {
+            for (candidate, result) in reserved.into_iter().zip(results) {
+                if let Some(ready) = settle_claim(settler, candidate, result.as_ref()).await {
+                    claimed.push(ready);
+                }
+            }
+        }
+        Err(failure) => {
+            for candidate in reserved {
+                settle_claim(settler, candidate, Err(&failure)).await;
+            }
         }
     }
     claimed
 }
 
-async fn claim_one(settler: &Settler, candidate: Candidate) -> Option<Claimed> {
+/// Acts on the ledger's answer for one candidate.
+async fn settle_claim(
+    settler: &Settler,
+    candidate: Candidate,
+    claim: Result<&Claim, &LedgerError>,
+) -> Option<Claimed> {
     let Candidate {
         mut item,
         summary,
         plan,
     } = candidate;
-    let shared = &settler.shared;
-    let id = summary.process_instance_id.clone();
-
-    let Some(reservation) = shared.reserve(&id) else {
-        // Another batch of this process has the same instance: the ledger would grant
-        // the lease to this process twice, so this copy waits in a retry queue.
-        settler
-            .retry_later(item, "another batch of this consumer")
-            .await;
-        return None;
-    };
-    item.reservation = Some(reservation);
-
-    let owner = &shared.settings.consumer_id;
-    let claim = match shared
-        .ledger
-        .claim(&id, Some(&summary), owner, Utc::now())
-        .await
-    {
-        Ok(claim) => claim,
+    let id = summary.process_instance_id;
+    let claim = match claim {
+        Ok(claim) => claim.clone(),
         Err(failure) => {
             WRITE_FAILURES.with_label_values(&["ledger"]).inc();
             warn!(process_instance_id = %id, business_id = item.ids.business(), error = %failure, "ledger claim failed");

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use dingk3::broker::{AckOutcome, OutgoingMessage, PublishError, Publisher};
+use dingk3::ledger::{LedgerError, SavedBill};
 use dingk3::telemetry::mask_account_numbers;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -45,6 +46,19 @@ pub(crate) enum LedgerMark {
     Dead,
 }
 
+/// A delivery whose bill K3Cloud saved, waiting for the ledger record.
+#[derive(Debug)]
+pub(crate) struct SavedItem {
+    /// The delivery.
+    pub(crate) item: Item,
+
+    /// The bill number K3Cloud stored.
+    pub(crate) bill_no: String,
+
+    /// K3Cloud's internal id of the bill.
+    pub(crate) k3_id: String,
+}
+
 /// Settles deliveries of one broker session.
 pub(crate) struct Settler {
     /// Ledger, topology and settings.
@@ -64,30 +78,67 @@ impl Settler {
         self.finish(item, Finish::Ack, outcome).await;
     }
 
-    /// Records a saved bill in the ledger, queues its write-back, then acks.
-    pub(crate) async fn saved(&self, item: Item, bill_no: &str, k3_id: &str) {
+    /// Records the saved bills of a batch in the ledger with one call, queues their
+    /// write-backs, then acks each delivery.
+    pub(crate) async fn saved_all(&self, saved: Vec<SavedItem>) {
+        if saved.is_empty() {
+            return;
+        }
         let owner = &self.shared.settings.consumer_id;
-        let id = item.ids.id().to_string();
-        match self
-            .shared
-            .ledger
-            .mark_saved(&id, owner, bill_no, k3_id)
-            .await
-        {
+        let results = {
+            let bills: Vec<SavedBill<'_>> = saved
+                .iter()
+                .map(|saved| SavedBill {
+                    process_instance_id: saved.item.ids.id(),
+                    bill_no: &saved.bill_no,
+                    k3_id: &saved.k3_id,
+                })
+                .collect();
+            self.shared.ledger.mark_saved_all(owner, &bills).await
+        };
+        match results {
+            Ok(results) => {
+                for (saved, result) in saved.into_iter().zip(results) {
+                    self.saved(saved, result.as_ref().map(|_| ())).await;
+                }
+            }
+            Err(failure) => {
+                for saved in saved {
+                    self.saved(saved, Err(&failure)).await;
+                }
+            }
+        }
+    }
+
+    /// Settles one saved bill after the ledger call that recorded it.
+    async fn saved(&self, saved: SavedItem, recorded: Result<(), &LedgerError>) {
+        let SavedItem {
+            item,
+            bill_no,
+            k3_id,
+        } = saved;
+        let id = item.ids.id();
+        match recorded {
             Ok(()) => {
-                info!(process_instance_id = %id, business_id = item.ids.business(), bill_no, k3_id, "bill saved");
-                self.queue_write_back(&item, bill_no).await;
+                info!(
+                    process_instance_id = id,
+                    business_id = item.ids.business(),
+                    bill_no,
+                    k3_id,
+                    "bill saved"
+                );
+                self.queue_write_back(&item, &bill_no).await;
                 self.finish(item, Finish::Ack, Outcome::Saved).await;
             }
             Err(failure) if failure.is_transient() => {
                 // The bill exists; the redelivery finds it with the probe and records it.
-                error!(process_instance_id = %id, bill_no, error = %failure, "ledger could not record the saved bill; the message is requeued");
+                error!(process_instance_id = id, bill_no, error = %failure, "ledger could not record the saved bill; the message is requeued");
                 self.finish(item, Finish::Requeue, Outcome::Requeued).await;
             }
             Err(failure) => {
                 // E.g. the ledger contains another bill for this approval, so K3Cloud now
                 // has two, which only an operator can resolve. Retrying changes nothing.
-                error!(process_instance_id = %id, bill_no, error = %failure, "ledger rejected the saved bill; K3Cloud may contain a second bill for this approval");
+                error!(process_instance_id = id, bill_no, error = %failure, "ledger rejected the saved bill; K3Cloud may contain a second bill for this approval");
                 self.finish(item, Finish::Ack, Outcome::Saved).await;
             }
         }

@@ -30,26 +30,38 @@ impl Poller {
             return;
         }
         let code = report.process_code.clone();
-        let mut instances = Vec::with_capacity(batch.len());
-        let mut messages = Vec::with_capacity(batch.len());
-        for approved in batch.drain(..) {
+        let approved: Vec<Approved> = std::mem::take(batch);
+        let summaries: Vec<_> = approved
+            .iter()
+            .map(|approved| {
+                let instance = &approved.instance;
+                classify::summary(&code, instance, self.total(&code, instance), window.start)
+            })
+            .collect();
+        // One transaction for the whole batch: a commit per approval bounded the
+        // producer's rate.
+        let statuses = match self.ledger.record_pending_all(&summaries).await {
+            Ok(statuses) => statuses,
+            Err(error) => {
+                for approved in &approved {
+                    count_publish_failure(&code, "ledger");
+                    let id = approved.instance.process_instance_id.as_str();
+                    ledger_failure(report, Some(id), PollOutcome::Incomplete, &error);
+                }
+                return;
+            }
+        };
+
+        let mut instances = Vec::with_capacity(approved.len());
+        let mut messages = Vec::with_capacity(approved.len());
+        for (approved, status) in approved.into_iter().zip(statuses) {
             let instance = approved.instance;
             let id = instance.process_instance_id.clone();
-            let summary =
-                classify::summary(&code, &instance, self.total(&code, &instance), window.start);
-            match self.ledger.record_pending(&summary).await {
-                Ok(Status::Pending) => {}
-                Ok(status) => {
-                    // Published by an earlier run whose record the ledger had not yet
-                    // returned to needs_fetch, or claimed by a consumer meanwhile.
-                    debug!(process_instance_id = %id, process_code = %code, %status, "approval already past pending; not published again");
-                    continue;
-                }
-                Err(error) => {
-                    count_publish_failure(&code, "ledger");
-                    ledger_failure(report, Some(&id), PollOutcome::Incomplete, &error);
-                    continue;
-                }
+            if status != Status::Pending {
+                // Published by an earlier run whose record the ledger had not yet
+                // returned to needs_fetch, or claimed by a consumer meanwhile.
+                debug!(process_instance_id = %id, process_code = %code, %status, "approval already past pending; not published again");
+                continue;
             }
             let envelope = Envelope::new(code.as_str(), &instance, approved.fetched_at);
             match outbox.message(&envelope, Utc::now()) {
@@ -75,29 +87,15 @@ impl Poller {
         }
 
         let results = outbox.publish(&messages).await;
-        let mut confirmed = 0;
+        let mut confirmed = Vec::with_capacity(instances.len());
         for (instance, result) in instances.iter().zip(results) {
             let id = instance.process_instance_id.as_str();
-            let business_id = instance.business_id.as_str();
             match result {
-                Ok(()) => match self.ledger.mark_published(id).await {
-                    Ok(status) => {
-                        confirmed += 1;
-                        report.published += 1;
-                        metrics::PUBLISHED.with_label_values(&[code.as_str()]).inc();
-                        info!(process_instance_id = id, business_id, process_code = %code, %status, "approval published");
-                    }
-                    Err(error) => {
-                        // The message is out, but the ledger still records it as pending, so the
-                        // next poll publishes a duplicate that consumers recognise.
-                        count_publish_failure(&code, "ledger");
-                        ledger_failure(report, Some(id), PollOutcome::Incomplete, &error);
-                    }
-                },
+                Ok(()) => confirmed.push(instance),
                 Err(error) => {
                     let reason = failure_reason(&error);
                     count_publish_failure(&code, reason);
-                    warn!(process_instance_id = id, business_id, process_code = %code, reason, %error, "publish failed; the approval stays pending for the next poll");
+                    warn!(process_instance_id = id, business_id = %instance.business_id, process_code = %code, reason, %error, "publish failed; the approval stays pending for the next poll");
                     report.fail(
                         PollOutcome::Incomplete,
                         format!("publish_{reason}"),
@@ -110,8 +108,31 @@ impl Poller {
                 }
             }
         }
-        if confirmed > 0 {
-            progress.published(&code, confirmed);
+        if confirmed.is_empty() {
+            return;
+        }
+
+        let ids: Vec<&str> = confirmed
+            .iter()
+            .map(|instance| instance.process_instance_id.as_str())
+            .collect();
+        match self.ledger.mark_published_all(&ids).await {
+            Ok(statuses) => {
+                for (instance, status) in confirmed.iter().zip(statuses) {
+                    report.published += 1;
+                    metrics::PUBLISHED.with_label_values(&[code.as_str()]).inc();
+                    info!(process_instance_id = %instance.process_instance_id, business_id = %instance.business_id, process_code = %code, %status, "approval published");
+                }
+                progress.published(&code, confirmed.len());
+            }
+            Err(error) => {
+                // The messages are out, but the ledger still records them as pending, so
+                // the next poll publishes duplicates that consumers recognise.
+                for id in ids {
+                    count_publish_failure(&code, "ledger");
+                    ledger_failure(report, Some(id), PollOutcome::Incomplete, &error);
+                }
+            }
         }
     }
 }

@@ -17,13 +17,24 @@ use crate::ledger::model::{
     Claim, EventAction, InstanceRecord, InstanceSummary, Status, from_millis, to_millis,
 };
 use crate::ledger::rows::{
-    NewEvent, fetch_record, fill_missing_summary, insert_event, insert_if_missing,
+    NewEvent, fetch_record, fill_missing_summary, insert_event, insert_if_missing, lock_order,
 };
 
 /// How often a claim re-reads a row that changed between its `UPDATE` and its `SELECT`
 /// before giving up with [`LedgerError::Contention`]. Only PostgreSQL can see such a
 /// change, because a SQLite transaction holds the write lock throughout.
 const CLAIM_ROUNDS: usize = 5;
+
+/// One instance to claim in a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// The instance whose bill the caller is about to write.
+    pub process_instance_id: &'a str,
+
+    /// Describes the same instance; creates its row when the ledger has none, as
+    /// [`Ledger::claim`] explains.
+    pub summary_if_missing: Option<&'a InstanceSummary>,
+}
 
 impl Ledger {
     /// Claims an instance for writing its bill, with a lease until `now` plus the
@@ -45,15 +56,80 @@ impl Ledger {
         let result = self
             .claim_inner(process_instance_id, summary_if_missing, owner, now)
             .await;
-        let outcome = match &result {
-            Ok(Claim::Claimed { .. }) => "claimed",
-            Ok(Claim::AlreadySaved { .. }) => "already_saved",
-            Ok(Claim::HeldByOther { .. }) => "held_by_other",
-            Ok(Claim::Terminal { .. }) => "terminal",
-            Err(_) => "error",
-        };
-        metrics::observe("claim", outcome, started);
+        observe_claim(started, &result);
         result
+    }
+
+    /// Claims several instances as [`Ledger::claim`] does, in one transaction.
+    ///
+    /// A consumer claims a whole batch at once because one commit per approval
+    /// bounded how fast it drained a backlog. The outer error means the database failed
+    /// and nothing was claimed. Otherwise there is one result per request, in order.
+    pub async fn claim_all(
+        &self,
+        requests: &[ClaimRequest<'_>],
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Claim, LedgerError>>, LedgerError> {
+        let started = Instant::now();
+        let result = self.claim_all_inner(requests, owner, now).await;
+        match &result {
+            Ok(results) => {
+                for item in results {
+                    observe_claim(started, item);
+                }
+            }
+            Err(_) => {
+                for _ in requests {
+                    metrics::observe("claim", "error", started);
+                }
+            }
+        }
+        result
+    }
+
+    async fn claim_all_inner(
+        &self,
+        requests: &[ClaimRequest<'_>],
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Claim, LedgerError>>, LedgerError> {
+        let lease = self.lease_window(now);
+        let mut results: Vec<Option<Result<Claim, LedgerError>>> =
+            requests.iter().map(|_| None).collect();
+        let mut tx = self.begin().await.map_err(database("claim"))?;
+
+        for index in lock_order(requests, |request| request.process_instance_id) {
+            let request = &requests[index];
+            let id = request.process_instance_id;
+            match claim_row(&mut tx, id, request.summary_if_missing, owner, lease).await {
+                Ok(Some(claim)) => results[index] = Some(Ok(claim)),
+                // The row changed after the UPDATE; claimed alone below.
+                Ok(None) => {}
+                // A failed statement aborts a PostgreSQL transaction, so a database
+                // error fails every request of the call.
+                Err(error @ LedgerError::Database { .. }) => return Err(error),
+                Err(error) => results[index] = Some(Err(error)),
+            }
+        }
+        tx.commit().await.map_err(database("claim"))?;
+
+        let mut claims = Vec::with_capacity(requests.len());
+        for (request, result) in requests.iter().zip(results) {
+            let id = request.process_instance_id;
+            let result = match result {
+                Some(result) => {
+                    log_claim(id, owner, &result);
+                    result
+                }
+                None => {
+                    self.claim_inner(id, request.summary_if_missing, owner, now)
+                        .await
+                }
+            };
+            claims.push(result);
+        }
+        Ok(claims)
     }
 
     async fn claim_inner(
@@ -63,78 +139,15 @@ impl Ledger {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<Claim, LedgerError> {
-        const OPERATION: &str = "claim";
-        debug_assert!(
-            summary.is_none_or(|summary| summary.process_instance_id == id),
-            "the summary must describe the claimed instance"
-        );
-        let now_millis = to_millis(now);
-        let until_millis = now_millis.saturating_add(self.lease_millis);
-
+        let lease = self.lease_window(now);
         for _ in 0..CLAIM_ROUNDS {
-            let mut tx = self.begin().await.map_err(database(OPERATION))?;
-
-            if let Some(summary) = summary {
-                let inserted = insert_if_missing(
-                    &mut tx,
-                    OPERATION,
-                    summary,
-                    Status::Published,
-                    now_millis,
-                    None,
-                )
-                .await?;
-                if inserted {
-                    let event = NewEvent {
-                        process_instance_id: id,
-                        occurred_at_millis: now_millis,
-                        actor: owner,
-                        action: EventAction::Recorded,
-                        status: Status::Published,
-                        detail: "message received for an instance the ledger did not hold",
-                    };
-                    insert_event(&mut tx, OPERATION, event).await?;
-                } else {
-                    fill_missing_summary(&mut tx, OPERATION, summary).await?;
-                }
-            }
-
-            if let Some(attempts) = take_lease(&mut tx, id, owner, now_millis, until_millis).await?
-            {
-                let until = from_millis(until_millis).unwrap_or(now);
-                let detail = format!(
-                    "attempt {attempts}, lease until {}",
-                    until.to_rfc3339_opts(SecondsFormat::Millis, true)
-                );
-                let event = NewEvent {
-                    process_instance_id: id,
-                    occurred_at_millis: now_millis,
-                    actor: owner,
-                    action: EventAction::Claimed,
-                    status: Status::Saving,
-                    detail: &detail,
-                };
-                insert_event(&mut tx, OPERATION, event).await?;
-                tx.commit().await.map_err(database(OPERATION))?;
-                tracing::debug!(
-                    process_instance_id = id,
-                    owner,
-                    attempts,
-                    "ledger claim taken"
-                );
-                return Ok(Claim::Claimed { attempts, until });
-            }
-
-            let record = fetch_record(&mut tx, OPERATION, id).await?;
-            tx.commit().await.map_err(database(OPERATION))?;
-            let Some(record) = record else {
-                return Err(LedgerError::NotFound {
-                    process_instance_id: id.to_string(),
-                });
-            };
-            if let Some(claim) = unclaimable_reason(&record, owner, now)? {
-                tracing::debug!(process_instance_id = id, owner, status = %record.status, "ledger claim not granted");
-                return Ok(claim);
+            let mut tx = self.begin().await.map_err(database("claim"))?;
+            let claim = claim_row(&mut tx, id, summary, owner, lease).await?;
+            tx.commit().await.map_err(database("claim"))?;
+            if let Some(claim) = claim {
+                let result = Ok(claim);
+                log_claim(id, owner, &result);
+                return result;
             }
             // The row changed after the UPDATE looked at it (PostgreSQL only); look again.
         }
@@ -142,6 +155,129 @@ impl Ledger {
         Err(LedgerError::Contention {
             process_instance_id: id.to_string(),
         })
+    }
+
+    fn lease_window(&self, now: DateTime<Utc>) -> LeaseWindow {
+        let now_millis = to_millis(now);
+        LeaseWindow {
+            now,
+            now_millis,
+            until_millis: now_millis.saturating_add(self.lease_millis),
+        }
+    }
+}
+
+/// The time of a claim and the end of the lease it grants.
+#[derive(Debug, Clone, Copy)]
+struct LeaseWindow {
+    now: DateTime<Utc>,
+    now_millis: i64,
+    until_millis: i64,
+}
+
+/// Claims one instance inside the caller's transaction. Returns `None` when the row
+/// changed between the `UPDATE` and the read that explains its outcome.
+async fn claim_row(
+    conn: &mut AnyConnection,
+    id: &str,
+    summary: Option<&InstanceSummary>,
+    owner: &str,
+    lease: LeaseWindow,
+) -> Result<Option<Claim>, LedgerError> {
+    const OPERATION: &str = "claim";
+    debug_assert!(
+        summary.is_none_or(|summary| summary.process_instance_id == id),
+        "the summary must describe the claimed instance"
+    );
+    let LeaseWindow {
+        now,
+        now_millis,
+        until_millis,
+    } = lease;
+
+    if let Some(summary) = summary {
+        let inserted = insert_if_missing(
+            conn,
+            OPERATION,
+            summary,
+            Status::Published,
+            now_millis,
+            None,
+        )
+        .await?;
+        if inserted {
+            let event = NewEvent {
+                process_instance_id: id,
+                occurred_at_millis: now_millis,
+                actor: owner,
+                action: EventAction::Recorded,
+                status: Status::Published,
+                detail: "message received for an instance the ledger did not hold",
+            };
+            insert_event(conn, OPERATION, event).await?;
+        } else {
+            fill_missing_summary(conn, OPERATION, summary).await?;
+        }
+    }
+
+    if let Some(attempts) = take_lease(conn, id, owner, now_millis, until_millis).await? {
+        let until = from_millis(until_millis).unwrap_or(now);
+        let detail = format!(
+            "attempt {attempts}, lease until {}",
+            until.to_rfc3339_opts(SecondsFormat::Millis, true)
+        );
+        let event = NewEvent {
+            process_instance_id: id,
+            occurred_at_millis: now_millis,
+            actor: owner,
+            action: EventAction::Claimed,
+            status: Status::Saving,
+            detail: &detail,
+        };
+        insert_event(conn, OPERATION, event).await?;
+        return Ok(Some(Claim::Claimed { attempts, until }));
+    }
+
+    let Some(record) = fetch_record(conn, OPERATION, id).await? else {
+        return Err(LedgerError::NotFound {
+            process_instance_id: id.to_string(),
+        });
+    };
+    unclaimable_reason(&record, owner, now)
+}
+
+/// Counts one claim by its outcome.
+fn observe_claim(started: Instant, result: &Result<Claim, LedgerError>) {
+    let outcome = match result {
+        Ok(Claim::Claimed { .. }) => "claimed",
+        Ok(Claim::AlreadySaved { .. }) => "already_saved",
+        Ok(Claim::HeldByOther { .. }) => "held_by_other",
+        Ok(Claim::Terminal { .. }) => "terminal",
+        Err(_) => "error",
+    };
+    metrics::observe("claim", outcome, started);
+}
+
+/// Logs a committed claim at debug level.
+fn log_claim(id: &str, owner: &str, result: &Result<Claim, LedgerError>) {
+    match result {
+        Ok(Claim::Claimed { attempts, .. }) => {
+            tracing::debug!(
+                process_instance_id = id,
+                owner,
+                attempts,
+                "ledger claim taken"
+            );
+        }
+        Ok(claim) => {
+            tracing::debug!(
+                process_instance_id = id,
+                owner,
+                ?claim,
+                "ledger claim not granted"
+            );
+        }
+        Err(_) => {}
     }
 }
 

@@ -42,8 +42,10 @@ mod producer;
 mod purge;
 mod queries;
 mod rows;
+mod saved;
 mod write_back;
 
+pub use claim::ClaimRequest;
 pub use config::{
     DEFAULT_LEASE_SECONDS, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL, LedgerBackend, LedgerSettings,
     MAX_LEASE_SECONDS, RawLedgerConfig,
@@ -54,4 +56,5 @@ pub use model::{
     Claim, EventAction, InstanceRecord, InstanceSummary, LedgerEvent, Status, UnknownStatus,
 };
 pub use purge::PURGED_KIND;
+pub use saved::SavedBill;
 pub use write_back::{DueWriteBack, WriteBackStatus};

@@ -8,105 +8,10 @@ use chrono::Utc;
 use crate::ledger::connect::Ledger;
 use crate::ledger::error::{LedgerError, database};
 use crate::ledger::metrics;
-use crate::ledger::model::{EventAction, InstanceRecord, Status, to_millis};
+use crate::ledger::model::{EventAction, Status, to_millis};
 use crate::ledger::rows::{NewEvent, insert_event, require_record};
 
 impl Ledger {
-    /// Records that the bill exists in K3Cloud, ending any claim.
-    ///
-    /// The bill is a fact, so it is recorded even when `owner` lost its lease to another
-    /// consumer or the instance was rejected or dead-lettered meanwhile (that is logged
-    /// as a warning). Recording the same bill again does nothing. A different bill for
-    /// a saved instance fails with [`LedgerError::DifferentBill`], because K3Cloud then
-    /// contains two bills for one approval.
-    pub async fn mark_saved(
-        &self,
-        process_instance_id: &str,
-        owner: &str,
-        bill_no: &str,
-        k3_id: &str,
-    ) -> Result<(), LedgerError> {
-        let started = Instant::now();
-        let result = self
-            .mark_saved_inner(process_instance_id, owner, bill_no, k3_id)
-            .await;
-        metrics::observe_result("mark_saved", started, &result);
-        result
-    }
-
-    async fn mark_saved_inner(
-        &self,
-        id: &str,
-        owner: &str,
-        bill_no: &str,
-        k3_id: &str,
-    ) -> Result<(), LedgerError> {
-        const OPERATION: &str = "mark_saved";
-        let now = to_millis(Utc::now());
-        let mut tx = self.begin().await.map_err(database(OPERATION))?;
-
-        let record = require_record(&mut tx, OPERATION, id).await?;
-        if record.status == Status::Saved {
-            return same_bill(&record, bill_no);
-        }
-        let overridden = record
-            .lease_owner
-            .as_deref()
-            .filter(|holder| *holder != owner);
-        if let Some(holder) = overridden {
-            tracing::warn!(
-                process_instance_id = id,
-                bill_no,
-                owner,
-                holder,
-                "ledger save recorded while another consumer holds the claim"
-            );
-        } else if matches!(record.status, Status::Rejected | Status::Dead) {
-            tracing::warn!(process_instance_id = id, bill_no, owner, status = %record.status, "ledger save recorded for an instance that was rejected or dead-lettered");
-        }
-
-        let result = sqlx::query(
-            "UPDATE ledger_instances SET status = 'saved', bill_no = $2, k3_id = $3, \
-             lease_owner = NULL, lease_until = NULL, saved_at = $4, updated_at = $4 \
-             WHERE process_instance_id = $1 AND status <> 'saved'",
-        )
-        .bind(id)
-        .bind(bill_no)
-        .bind(k3_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(database(OPERATION))?;
-        if result.rows_affected() == 0 {
-            // Another consumer recorded a save between the read and the update.
-            let record = require_record(&mut tx, OPERATION, id).await?;
-            return same_bill(&record, bill_no);
-        }
-
-        let mut detail = format!("bill {bill_no}, K3Cloud id {k3_id}");
-        if let Some(holder) = overridden {
-            detail.push_str(&format!(", recorded over the claim of {holder}"));
-        }
-        let event = NewEvent {
-            process_instance_id: id,
-            occurred_at_millis: now,
-            actor: owner,
-            action: EventAction::Saved,
-            status: Status::Saved,
-            detail: &detail,
-        };
-        insert_event(&mut tx, OPERATION, event).await?;
-        tx.commit().await.map_err(database(OPERATION))?;
-        tracing::info!(
-            process_instance_id = id,
-            bill_no,
-            k3_id,
-            owner,
-            "ledger recorded saved bill"
-        );
-        Ok(())
-    }
-
     /// Records that K3Cloud rejected the bill; `owner` must hold the claim. Only a
     /// replay makes the instance claimable again.
     ///
@@ -373,17 +278,5 @@ impl Ledger {
             "ledger reopened instance for replay"
         );
         Ok(replay_count)
-    }
-}
-
-/// Accepts a repeated save of the same bill and rejects a different one.
-fn same_bill(record: &InstanceRecord, bill_no: &str) -> Result<(), LedgerError> {
-    match record.bill_no.as_deref() {
-        Some(recorded) if recorded == bill_no => Ok(()),
-        recorded => Err(LedgerError::DifferentBill {
-            process_instance_id: record.process_instance_id.clone(),
-            recorded_bill_no: recorded.unwrap_or_default().to_string(),
-            bill_no: bill_no.to_string(),
-        }),
     }
 }

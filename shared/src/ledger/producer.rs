@@ -18,7 +18,8 @@ use crate::ledger::model::{
     EventAction, InstanceRecord, InstanceSummary, Status, from_millis, to_millis,
 };
 use crate::ledger::rows::{
-    NewEvent, fetch_record, fill_missing_summary, insert_event, insert_if_missing, require_record,
+    NewEvent, fetch_record, fill_missing_summary, insert_event, insert_if_missing, lock_order,
+    require_record,
 };
 
 /// Ids per `IN (…)` list; far below the bind limits of SQLite (32766) and PostgreSQL
@@ -47,38 +48,63 @@ impl Ledger {
     /// An instance that is already recorded keeps its status. The returned status is
     /// the one in effect after the call.
     pub async fn record_pending(&self, summary: &InstanceSummary) -> Result<Status, LedgerError> {
+        let statuses = self
+            .record_pending_all(std::slice::from_ref(summary))
+            .await?;
+        Ok(statuses[0])
+    }
+
+    /// Records several instances as [`Ledger::record_pending`] does, in one transaction.
+    ///
+    /// The producer records a whole publish batch at once because a commit per
+    /// approval bounded its rate. Either every row is recorded or, on an error, none.
+    /// The statuses come back in the order of `summaries`.
+    pub async fn record_pending_all(
+        &self,
+        summaries: &[InstanceSummary],
+    ) -> Result<Vec<Status>, LedgerError> {
         let started = Instant::now();
-        let result = self.record_pending_inner(summary).await;
+        let result = self.record_pending_inner(summaries).await;
         metrics::observe_result("record_pending", started, &result);
         result
     }
 
-    async fn record_pending_inner(&self, summary: &InstanceSummary) -> Result<Status, LedgerError> {
+    async fn record_pending_inner(
+        &self,
+        summaries: &[InstanceSummary],
+    ) -> Result<Vec<Status>, LedgerError> {
         const OPERATION: &str = "record_pending";
-        let id = summary.process_instance_id.as_str();
         let now = to_millis(Utc::now());
         let mut tx = self.begin().await.map_err(database(OPERATION))?;
+        let mut statuses = vec![Status::Pending; summaries.len()];
 
-        let status =
-            if insert_if_missing(&mut tx, OPERATION, summary, Status::Pending, now, None).await? {
-                let event = NewEvent {
-                    process_instance_id: id,
-                    occurred_at_millis: now,
-                    actor: &self.actor,
-                    action: EventAction::Recorded,
-                    status: Status::Pending,
-                    detail: "seen while the approval is running",
+        for index in lock_order(summaries, |summary| &summary.process_instance_id) {
+            let summary = &summaries[index];
+            let id = summary.process_instance_id.as_str();
+            let status =
+                if insert_if_missing(&mut tx, OPERATION, summary, Status::Pending, now, None)
+                    .await?
+                {
+                    let event = NewEvent {
+                        process_instance_id: id,
+                        occurred_at_millis: now,
+                        actor: &self.actor,
+                        action: EventAction::Recorded,
+                        status: Status::Pending,
+                        detail: "seen while the approval is running",
+                    };
+                    insert_event(&mut tx, OPERATION, event).await?;
+                    Status::Pending
+                } else {
+                    fill_missing_summary(&mut tx, OPERATION, summary).await?;
+                    require_record(&mut tx, OPERATION, id).await?.status
                 };
-                insert_event(&mut tx, OPERATION, event).await?;
-                Status::Pending
-            } else {
-                fill_missing_summary(&mut tx, OPERATION, summary).await?;
-                require_record(&mut tx, OPERATION, id).await?.status
-            };
+            tracing::debug!(process_instance_id = id, business_id = %summary.business_id, %status, "ledger recorded pending instance");
+            statuses[index] = status;
+        }
 
         tx.commit().await.map_err(database(OPERATION))?;
-        tracing::debug!(process_instance_id = id, business_id = %summary.business_id, %status, "ledger recorded pending instance");
-        Ok(status)
+        Ok(statuses)
     }
 
     /// Records an instance that finished without approval (refused, terminated,
@@ -158,46 +184,64 @@ impl Ledger {
     /// covers again. Only `pending` moves to `published`; an instance a consumer has
     /// already claimed or saved keeps its status, which is returned.
     pub async fn mark_published(&self, process_instance_id: &str) -> Result<Status, LedgerError> {
+        let statuses = self.mark_published_all(&[process_instance_id]).await?;
+        Ok(statuses[0])
+    }
+
+    /// Marks several instances as [`Ledger::mark_published`] does, in one transaction,
+    /// after the broker confirmed their publish batch.
+    ///
+    /// On an error no row changes, and every instance stays `pending` for the next
+    /// poll. The statuses come back in the order of `process_instance_ids`.
+    pub async fn mark_published_all(
+        &self,
+        process_instance_ids: &[&str],
+    ) -> Result<Vec<Status>, LedgerError> {
         let started = Instant::now();
-        let result = self.mark_published_inner(process_instance_id).await;
+        let result = self.mark_published_inner(process_instance_ids).await;
         metrics::observe_result("mark_published", started, &result);
         result
     }
 
-    async fn mark_published_inner(&self, id: &str) -> Result<Status, LedgerError> {
+    async fn mark_published_inner(&self, ids: &[&str]) -> Result<Vec<Status>, LedgerError> {
         const OPERATION: &str = "mark_published";
         let now = to_millis(Utc::now());
         let mut tx = self.begin().await.map_err(database(OPERATION))?;
+        let mut statuses = vec![Status::Pending; ids.len()];
 
-        let result = sqlx::query(
-            "UPDATE ledger_instances SET status = 'published', \
-             published_at = COALESCE(published_at, $2), updated_at = $2 \
-             WHERE process_instance_id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(database(OPERATION))?;
+        for index in lock_order(ids, |id| id) {
+            let id = ids[index];
+            let result = sqlx::query(
+                "UPDATE ledger_instances SET status = 'published', \
+                 published_at = COALESCE(published_at, $2), updated_at = $2 \
+                 WHERE process_instance_id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(database(OPERATION))?;
 
-        let status = if result.rows_affected() == 1 {
-            let event = NewEvent {
-                process_instance_id: id,
-                occurred_at_millis: now,
-                actor: &self.actor,
-                action: EventAction::Published,
-                status: Status::Published,
-                detail: "publish confirmed by the broker",
+            let status = if result.rows_affected() == 1 {
+                let event = NewEvent {
+                    process_instance_id: id,
+                    occurred_at_millis: now,
+                    actor: &self.actor,
+                    action: EventAction::Published,
+                    status: Status::Published,
+                    detail: "publish confirmed by the broker",
+                };
+                insert_event(&mut tx, OPERATION, event).await?;
+                Status::Published
+            } else {
+                require_record(&mut tx, OPERATION, id).await?.status
             };
-            insert_event(&mut tx, OPERATION, event).await?;
-            Status::Published
-        } else {
-            require_record(&mut tx, OPERATION, id).await?.status
-        };
+            tracing::debug!(process_instance_id = id, %status, "ledger marked instance published");
+            statuses[index] = status;
+        }
 
         tx.commit().await.map_err(database(OPERATION))?;
-        tracing::debug!(process_instance_id = id, %status, "ledger marked instance published");
-        Ok(status)
+        Ok(statuses)
     }
 
     /// Lists the `pending` instances of a process code with their DingTalk creation

@@ -253,3 +253,13 @@ impl Columns<'_> {
             .ok_or_else(|| invalid_row(self.id, format!("{column} is empty")))
     }
 }
+
+/// Returns the indices of `items` sorted by instance id.
+///
+/// Calls that change several rows in one transaction visit them in this order, so two
+/// such transactions lock their common rows in the same order and cannot deadlock.
+pub(crate) fn lock_order<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&left, &right| id(&items[left]).cmp(id(&items[right])));
+    order
+}
