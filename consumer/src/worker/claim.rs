@@ -81,7 +81,7 @@ pub(crate) async fn claim_all(settler: &Settler, candidates: Vec<Candidate>) -> 
     claimed
 }
 
-/// Acts on the ledger's answer for one candidate.
+/// Settles one candidate by the result of its ledger claim.
 async fn settle_claim(
     settler: &Settler,
     candidate: Candidate,

@@ -31,7 +31,7 @@ pub struct ClaimRequest<'a> {
     /// The instance whose bill the caller is about to write.
     pub process_instance_id: &'a str,
 
-    /// Describes the same instance; creates its row when the ledger has none, as
+    /// Summary of the same instance, which creates its row when the ledger has none, as
     /// [`Ledger::claim`] explains.
     pub summary_if_missing: Option<&'a InstanceSummary>,
 }

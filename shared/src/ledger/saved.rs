@@ -29,7 +29,7 @@ pub struct SavedBill<'a> {
     pub k3_id: &'a str,
 }
 
-/// What one bill's update left to log once the transaction commits.
+/// Outcome of one bill's update, logged once the transaction commits.
 struct Recorded {
     changed: bool,
 }
