@@ -119,13 +119,18 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         LedgerKind::Sqlite => "SQLite",
     };
     let mode = if args.quick { "quick" } else { "full" };
-    progress(
-        args.lang,
+    let step = if std::env::var_os("DINGK3_BIN_DIR").is_some() {
         text!(
-            en: "bench: {mode} run, ledger {ledger}; building the producer and consumer binaries",
-            zh: "bench：{mode} 模式，台账 {ledger}；正在构建 producer 和 consumer 程序",
-        ),
-    );
+            en: "bench: {mode} run, ledger {ledger}; producer and consumer from DINGK3_BIN_DIR",
+            zh: "bench：{mode} 模式，台账 {ledger}；producer 和 consumer 取自 DINGK3_BIN_DIR",
+        )
+    } else {
+        text!(
+            en: "bench: {mode} run, ledger {ledger}; building the producer and consumer (the first time can take minutes; set DINGK3_BIN_DIR=target/release after a release build to skip it)",
+            zh: "bench：{mode} 模式，台账 {ledger}；正在构建 producer 和 consumer（首次可能需要几分钟；完成 release 构建后设置 DINGK3_BIN_DIR=target/release 可跳过）",
+        )
+    };
+    progress(args.lang, step);
     let binaries = tokio::task::spawn_blocking(binary_dir).await?;
     let folder = binaries.display();
     progress(
@@ -201,10 +206,38 @@ fn scenarios(args: &Args, sizes: Sizes) -> Vec<Scenario> {
         ledger: args.ledger,
     };
     vec![
-        base("A", "bench-a", sizes.a_bills, 1, no_latency(), false),
-        base("B", "bench-b1", sizes.b1_bills, 1, slow_k3cloud(), false),
-        base("B", "bench-b4", sizes.b4_bills, 4, slow_k3cloud(), false),
-        base("C", "bench-c", sizes.c_backlog, 4, no_latency(), true),
+        base(
+            "A",
+            SCENARIO_NAMES[0],
+            sizes.a_bills,
+            1,
+            no_latency(),
+            false,
+        ),
+        base(
+            "B",
+            SCENARIO_NAMES[1],
+            sizes.b1_bills,
+            1,
+            slow_k3cloud(),
+            false,
+        ),
+        base(
+            "B",
+            SCENARIO_NAMES[2],
+            sizes.b4_bills,
+            4,
+            slow_k3cloud(),
+            false,
+        ),
+        base(
+            "C",
+            SCENARIO_NAMES[3],
+            sizes.c_backlog,
+            4,
+            no_latency(),
+            true,
+        ),
     ]
 }
 
@@ -371,10 +404,10 @@ fn parse(raw: &[String], lang: Lang) -> Result<Args, Text> {
                 println!("{}", usage().get(lang));
                 std::process::exit(0);
             }
-            "--lang" => {
-                items.next();
+            "--lang" => check_lang(value(&mut items, flag)?)?,
+            lang_flag if lang_flag.starts_with("--lang=") => {
+                check_lang(&lang_flag["--lang=".len()..])?;
             }
-            lang_flag if lang_flag.starts_with("--lang=") => {}
             "--python" => args.python = PathBuf::from(value(&mut items, flag)?),
             "--ledger" => {
                 args.ledger = match value(&mut items, flag)? {
@@ -394,7 +427,20 @@ fn parse(raw: &[String], lang: Lang) -> Result<Args, Text> {
             "--publish-batch-size" => args.tuning.publish_batch_size = number(&mut items, flag)?,
             "--only" => {
                 let list = value(&mut items, flag)?;
-                args.only = Some(list.split(',').map(str::to_string).collect());
+                let mut names = Vec::new();
+                for entry in list.split(',') {
+                    let name = entry.trim().to_ascii_lowercase();
+                    if !SCENARIO_NAMES.contains(&name.as_str()) {
+                        let name = entry.trim();
+                        let known = SCENARIO_NAMES.join(", ");
+                        return Err(text!(
+                            en: "invalid --only name {name}: expected one of {known}",
+                            zh: "--only 中的名称 {name} 无效：应为 {known} 之一",
+                        ));
+                    }
+                    names.push(name);
+                }
+                args.only = Some(names);
             }
             other => {
                 return Err(text!(
@@ -405,6 +451,21 @@ fn parse(raw: &[String], lang: Lang) -> Result<Args, Text> {
         }
     }
     Ok(args)
+}
+
+/// Names that `--only` accepts, one per scenario run.
+const SCENARIO_NAMES: [&str; 4] = ["bench-a", "bench-b1", "bench-b4", "bench-c"];
+
+/// Rejects a `--lang` value that names neither language, instead of silently using
+/// English.
+fn check_lang(value: &str) -> Result<(), Text> {
+    match Lang::parse(value) {
+        Some(_) => Ok(()),
+        None => Err(text!(
+            en: "invalid --lang {value}: expected zh or en",
+            zh: "--lang {value} 无效：应为 zh 或 en",
+        )),
+    }
 }
 
 fn value<'a>(items: &mut std::slice::Iter<'a, String>, flag: &str) -> Result<&'a str, Text> {
@@ -432,4 +493,52 @@ fn number<T: TryFrom<u64>>(
         return Err(invalid());
     }
     T::try_from(number).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Result<Args, Text> {
+        let raw: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        parse(&raw, Lang::En)
+    }
+
+    #[test]
+    fn only_rejects_unknown_name() {
+        let Err(error) = parse_args(&["--only", "bench-a,A"]) else {
+            panic!("A is rejected");
+        };
+        assert!(error.en.contains("invalid --only name A"), "{}", error.en);
+        assert!(
+            error.en.contains("bench-b4"),
+            "the valid names are listed: {}",
+            error.en
+        );
+    }
+
+    #[test]
+    fn only_accepts_known_names() {
+        let args = parse_args(&["--only", "bench-A, bench-c"]).expect("known names");
+        let names = args.only.expect("a list");
+        assert_eq!(names, vec!["bench-a".to_string(), "bench-c".to_string()]);
+    }
+
+    #[test]
+    fn lang_rejects_unknown_value() {
+        let Err(spaced) = parse_args(&["--lang", "fr"]) else {
+            panic!("fr is rejected");
+        };
+        assert!(spaced.en.contains("invalid --lang fr"), "{}", spaced.en);
+        let Err(joined) = parse_args(&["--lang=fr"]) else {
+            panic!("fr is rejected");
+        };
+        assert!(joined.en.contains("invalid --lang fr"), "{}", joined.en);
+    }
+
+    #[test]
+    fn lang_accepts_locale_forms() {
+        assert!(parse_args(&["--lang", "zh_CN.UTF-8"]).is_ok());
+        assert!(parse_args(&["--lang=en"]).is_ok());
+    }
 }

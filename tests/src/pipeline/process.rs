@@ -7,7 +7,10 @@
 //! (with `--release` when the tests were built so) and takes them from the target
 //! folder the tests run from. An integration test of this package cannot name another
 //! package's binaries through `CARGO_BIN_EXE_*`, and a stale binary would test old
-//! code. An up-to-date build takes about a second.
+//! code. Built alone, these two packages resolve their dependencies' features
+//! differently from a workspace build, so the first run after a workspace build
+//! compiles them again (about a minute and a half on two cores). Setting
+//! `DINGK3_BIN_DIR` to the workspace build's folder avoids that.
 //!
 //! Every child is killed when its handle is dropped, so a failed test leaves no process
 //! behind.
