@@ -42,6 +42,10 @@ struct Args {
 async fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let lang = Lang::detect(Lang::from_args(&raw).as_deref());
+    if raw.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{}", help().get(lang));
+        return ExitCode::SUCCESS;
+    }
     let args = match parse(&raw) {
         Ok(args) => args,
         Err(problem) => {
@@ -98,6 +102,52 @@ fn usage() -> Text {
     )
 }
 
+/// Returns the text of `--help`: what the suite does, every option and the exit
+/// statuses.
+fn help() -> Text {
+    let usage = usage();
+    text!(
+        en: "{usage}
+
+Runs the whole pipeline as child processes on the local RabbitMQ while the K3Cloud and
+DingTalk simulators inject faults, consumers and the producer are killed and broker
+connections are closed. Then checks that every approved valid claim became exactly one
+bill and every invalid one a dead letter with its reason.
+
+  --claims N            generated claims (default 2000)
+  --seed S              seed of the claims, faults and schedule; the same seed repeats them (default 1)
+  --consumers C         consumer processes (default 3)
+  --ledger KIND         postgres (needs DATABASE_URL) or sqlite (default postgres)
+  --timeout-seconds T   give up after T seconds (default 1800)
+  --report FILE.json    also write the report as JSON
+  --lang zh|en          language of messages (default from LANG)
+
+Environment: AMQP_URL (default the local broker), DATABASE_URL, DINGK3_BIN_DIR (folder
+of prebuilt producer and consumer binaries; without it they are built first).
+rabbitmqctl must be allowed to list and close connections.
+
+Exit status: 0 every invariant held, 1 an invariant was broken, 2 invalid arguments.",
+        zh: "{usage}
+
+在本机 RabbitMQ 上以子进程运行完整流水线，同时 K3Cloud 和钉钉模拟器注入故障、consumer 和
+producer 被强制结束、broker 连接被关闭。结束后检查：每张已审批且有效的报销单恰好生成一张
+单据，每张无效的报销单都以原因进入死信队列。
+
+  --claims N            生成的报销单数（默认 2000）
+  --seed S              报销单、故障和时间表的种子；相同种子重复相同内容（默认 1）
+  --consumers C         consumer 进程数（默认 3）
+  --ledger 类型         postgres（需要 DATABASE_URL）或 sqlite（默认 postgres）
+  --timeout-seconds T   T 秒后放弃（默认 1800）
+  --report 文件.json    同时以 JSON 写出报告
+  --lang zh|en          消息语言（默认取自 LANG）
+
+环境变量：AMQP_URL（默认本机 broker）、DATABASE_URL、DINGK3_BIN_DIR（预先构建的 producer
+和 consumer 程序所在目录；未设置时先构建它们）。rabbitmqctl 需要有列出和关闭连接的权限。
+
+退出码：0 所有不变量成立，1 有不变量被破坏，2 参数无效。",
+    )
+}
+
 /// Parses the command line; the error names the argument.
 fn parse(raw: &[String]) -> Result<Args, Text> {
     let mut args = Args {
@@ -140,8 +190,9 @@ fn parse(raw: &[String]) -> Result<Args, Text> {
                 };
             }
             "--report" => args.report = Some(PathBuf::from(value()?)),
-            "--lang" => {
-                value()?;
+            "--lang" => check_lang(&value()?)?,
+            lang_flag if lang_flag.starts_with("--lang=") => {
+                check_lang(&lang_flag["--lang=".len()..])?;
             }
             other => {
                 return Err(text!(
@@ -152,6 +203,18 @@ fn parse(raw: &[String]) -> Result<Args, Text> {
         }
     }
     Ok(args)
+}
+
+/// Rejects a `--lang` value that names neither language, instead of silently using
+/// English.
+fn check_lang(value: &str) -> Result<(), Text> {
+    match Lang::parse(value) {
+        Some(_) => Ok(()),
+        None => Err(text!(
+            en: "--lang is {value:?}; use zh or en",
+            zh: "--lang 的取值 {value:?} 无效；请使用 zh 或 en",
+        )),
+    }
 }
 
 /// Parses a whole number of at least `minimum` given to `flag`.
@@ -216,6 +279,8 @@ mod tests {
             (strings(&["--ledger", "mysql"]), "--ledger"),
             (strings(&["--report"]), "--report"),
             (strings(&["--fast"]), "--fast"),
+            (strings(&["--lang", "fr"]), "--lang"),
+            (strings(&["--lang=fr"]), "--lang"),
         ] {
             let problem = parse(&raw).err().expect("rejected");
             assert!(problem.en.contains(flag), "{raw:?}: {}", problem.en);
