@@ -34,6 +34,17 @@ impl Lang {
         }
     }
 
+    /// Parses the value of a `--lang` flag, or returns the error to show for a value
+    /// that names neither language, so that a typo is not silently read as English.
+    pub fn parse_flag(value: &str) -> Result<Lang, Text> {
+        Lang::parse(value).ok_or_else(|| {
+            crate::text!(
+                en: "invalid --lang {value}: expected zh or en",
+                zh: "--lang {value} 无效：应为 zh 或 en",
+            )
+        })
+    }
+
     /// Picks the language from an explicit `--lang` value, else from the locale
     /// variables in POSIX precedence (`LC_ALL`, `LC_MESSAGES`, `LANG`).
     pub fn detect(explicit: Option<&str>) -> Lang {
@@ -142,6 +153,14 @@ mod tests {
         assert_eq!(Lang::parse("en_US.UTF-8"), Some(Lang::En));
         assert_eq!(Lang::parse("C"), Some(Lang::En));
         assert_eq!(Lang::parse("fr"), None);
+    }
+
+    #[test]
+    fn parse_flag_names_bad_value() {
+        assert_eq!(Lang::parse_flag("zh_CN"), Ok(Lang::Zh));
+        let error = Lang::parse_flag("fr").expect_err("fr names no language");
+        assert!(error.en.contains("invalid --lang fr"), "{}", error.en);
+        assert!(error.zh.contains("--lang fr"), "{}", error.zh);
     }
 
     #[test]

@@ -87,9 +87,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The in-process simulators and the harness log at info; stdout holds only the
-    // results, so logs go to stderr, warnings and errors only unless RUST_LOG says
-    // otherwise.
+    // Stdout carries only the results, so the logs of the in-process simulators and the
+    // harness go to stderr. Only warnings and errors are shown unless RUST_LOG sets
+    // another filter.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,lapin=off"));
     let _ = tracing_subscriber::fmt()
@@ -193,7 +193,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The scenarios of a run in the order they run.
+/// Lists the scenarios of a run in the order they run.
 fn scenarios(args: &Args, sizes: Sizes) -> Vec<Scenario> {
     let base = |name, test, bills, consumers, k3, backlog| Scenario {
         name,
@@ -404,9 +404,11 @@ fn parse(raw: &[String], lang: Lang) -> Result<Args, Text> {
                 println!("{}", usage().get(lang));
                 std::process::exit(0);
             }
-            "--lang" => check_lang(value(&mut items, flag)?)?,
+            "--lang" => {
+                Lang::parse_flag(value(&mut items, flag)?)?;
+            }
             lang_flag if lang_flag.starts_with("--lang=") => {
-                check_lang(&lang_flag["--lang=".len()..])?;
+                Lang::parse_flag(&lang_flag["--lang=".len()..])?;
             }
             "--python" => args.python = PathBuf::from(value(&mut items, flag)?),
             "--ledger" => {
@@ -455,18 +457,6 @@ fn parse(raw: &[String], lang: Lang) -> Result<Args, Text> {
 
 /// Names that `--only` accepts, one per scenario run.
 const SCENARIO_NAMES: [&str; 4] = ["bench-a", "bench-b1", "bench-b4", "bench-c"];
-
-/// Rejects a `--lang` value that names neither language, instead of silently using
-/// English.
-fn check_lang(value: &str) -> Result<(), Text> {
-    match Lang::parse(value) {
-        Some(_) => Ok(()),
-        None => Err(text!(
-            en: "invalid --lang {value}: expected zh or en",
-            zh: "--lang {value} 无效：应为 zh 或 en",
-        )),
-    }
-}
 
 fn value<'a>(items: &mut std::slice::Iter<'a, String>, flag: &str) -> Result<&'a str, Text> {
     items.next().map(String::as_str).ok_or_else(|| {

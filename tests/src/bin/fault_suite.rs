@@ -23,13 +23,13 @@ use dingk3_tests::consumer::LedgerKind;
 use dingk3_tests::reliability::plan::SuiteOptions;
 use dingk3_tests::reliability::suite;
 
-/// Claims of a run unless `--claims` says otherwise.
+/// Claims of a run unless `--claims` sets another.
 const DEFAULT_CLAIMS: usize = 2_000;
 
-/// Consumer processes unless `--consumers` says otherwise.
+/// Consumer processes unless `--consumers` sets another.
 const DEFAULT_CONSUMERS: usize = 3;
 
-/// Time limit of a run unless `--timeout-seconds` says otherwise.
+/// Time limit of a run unless `--timeout-seconds` sets another.
 const DEFAULT_TIMEOUT_SECONDS: u64 = 1_800;
 
 /// Parsed command line.
@@ -63,9 +63,9 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
 
-    // The in-process simulators log every injected fault at info; the timeline of the
-    // report already lists them, so only warnings and errors are shown unless RUST_LOG
-    // says otherwise.
+    // The in-process simulators log every injected fault at info, and the report's
+    // timeline already lists them. Only warnings and errors are shown unless RUST_LOG
+    // sets another filter.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,lapin=off"));
     let _ = tracing_subscriber::fmt()
@@ -78,10 +78,10 @@ async fn main() -> ExitCode {
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report).expect("the report serializes");
         if let Err(error) = std::fs::write(path, json + "\n") {
-            let shown = path.display();
+            let location = path.display();
             let problem = text!(
-                en: "cannot write the report to {shown}: {error}",
-                zh: "无法把报告写入 {shown}：{error}",
+                en: "cannot write the report to {location}: {error}",
+                zh: "无法把报告写入 {location}：{error}",
             );
             eprintln!("{}", problem.get(lang));
             return ExitCode::from(1);
@@ -190,9 +190,11 @@ fn parse(raw: &[String]) -> Result<Args, Text> {
                 };
             }
             "--report" => args.report = Some(PathBuf::from(value()?)),
-            "--lang" => check_lang(&value()?)?,
+            "--lang" => {
+                Lang::parse_flag(&value()?)?;
+            }
             lang_flag if lang_flag.starts_with("--lang=") => {
-                check_lang(&lang_flag["--lang=".len()..])?;
+                Lang::parse_flag(&lang_flag["--lang=".len()..])?;
             }
             other => {
                 return Err(text!(
@@ -203,18 +205,6 @@ fn parse(raw: &[String]) -> Result<Args, Text> {
         }
     }
     Ok(args)
-}
-
-/// Rejects a `--lang` value that names neither language, instead of silently using
-/// English.
-fn check_lang(value: &str) -> Result<(), Text> {
-    match Lang::parse(value) {
-        Some(_) => Ok(()),
-        None => Err(text!(
-            en: "--lang is {value:?}; use zh or en",
-            zh: "--lang 的取值 {value:?} 无效；请使用 zh 或 en",
-        )),
-    }
 }
 
 /// Parses a whole number of at least `minimum` given to `flag`.

@@ -29,8 +29,8 @@ const STABLE_CHECKS: usize = 3;
 /// cannot start, a process crashes or does not reconnect, or the run does not end
 /// within `options.timeout`.
 pub async fn run(options: &SuiteOptions, lang: Lang) -> SuiteReport {
-    // A first build of the producer and consumer can take minutes; it happens before
-    // the clock starts so that the reported time is the pipeline's own.
+    // A first build of the producer and consumer can take minutes. It runs before the
+    // clock starts, so the reported time is the pipeline's own.
     tokio::task::spawn_blocking(crate::pipeline::process::binary_dir)
         .await
         .expect("the binaries are found or built");
